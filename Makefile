@@ -1,0 +1,41 @@
+# Two commands do all the set-up (see README.md):
+#   make book   install what is needed (once) and build the book into _build/html
+#   make test   install what is needed (once) and run all tests, nbval over every notebook included
+# VENV is where the virtual environment lives (default .venv in this folder).
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.vggbook-setup
+
+.PHONY: setup book test notebooks bench record clean
+setup: $(STAMP)
+
+# Re-runs only when requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps d2l==1.0.3
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -c "import torch, d2l, vggbook; print('ready: torch', torch.__version__, '| d2l', d2l.__version__)"
+	@touch $@
+
+book: setup
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+# The notebooks run with the smoke profile and forced training unless VGGBOOK_PROFILE says otherwise.
+test: setup
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+# Re-render the committed notebooks in place, in order, each on a fresh kernel (recorded runs shown).
+notebooks: setup
+	$(PY) tools/render_notebooks.py
+
+bench: setup
+	$(PY) -m vggbook bench --out vggbook/results/benchmark.json
+
+record: setup
+	$(PY) -m vggbook record
+
+clean:
+	rm -rf _build

@@ -1,0 +1,155 @@
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from vggbook import data
+from vggbook.data import DataCorruptError, DataNotFoundError, FILES
+
+
+def test_real_data_counts(fmnist):
+    assert fmnist.train_images.shape == (60000, 28, 28) and fmnist.train_images.dtype == torch.uint8
+    assert fmnist.test_images.shape == (10000, 28, 28)
+    assert torch.bincount(fmnist.train_labels).tolist() == [6000] * 10
+    assert torch.bincount(fmnist.test_labels).tolist() == [1000] * 10
+
+
+def _source() -> Path:
+    return data.find_data()
+
+
+def _debian_header(gz: bytes) -> bytes:
+    """The same deflate stream behind a 10-byte header without file name and time stamp."""
+    assert gz[:2] == b"\x1f\x8b"
+    flags, pos = gz[3], 10
+    if flags & 4:  # FEXTRA
+        pos += 2 + int.from_bytes(gz[pos:pos + 2], "little")
+    for bit in (8, 16):  # FNAME, FCOMMENT: zero-terminated
+        if flags & bit:
+            pos = gz.index(b"\0", pos) + 1
+    if flags & 2:  # FHCRC
+        pos += 2
+    return gz[:3] + b"\0" + b"\0\0\0\0" + gz[8:10] + gz[pos:]
+
+
+@pytest.fixture
+def copy_dir(tmp_path):
+    src = _source()
+    dst = tmp_path / "fm"
+    dst.mkdir()
+    for name in FILES:
+        p = data._file_in(src, name)
+        shutil.copy(p, dst / p.name)
+    return dst
+
+
+def test_debian_reheadered_archives_pass(tmp_path):
+    src = _source()
+    dst = tmp_path / "debian"
+    dst.mkdir()
+    for name in FILES:
+        gz = (src / f"{name}.gz").read_bytes()
+        deb = _debian_header(gz)
+        assert hashlib.md5(deb).digest() != hashlib.md5(gz).digest()
+        (dst / f"{name}.gz").write_bytes(deb)
+    d = data.load_fashion_mnist(dst)
+    assert d.folder == dst and len(d.test_labels) == 10000
+
+
+def test_unpacked_files_in_torchvision_layout(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILES:
+        (raw / name).write_bytes(gzip.decompress((_source() / f"{name}.gz").read_bytes()))
+    assert data.find_data(tmp_path) == raw
+
+
+def test_environment_variable_is_used(copy_dir, monkeypatch):
+    monkeypatch.setenv(data.ENV_VAR, str(copy_dir))
+    assert data.find_data() == copy_dir
+
+
+def test_truncated_archive_names_file_and_checksum(copy_dir):
+    p = copy_dir / "t10k-labels-idx1-ubyte.gz"
+    p.write_bytes(p.read_bytes()[:2000])
+    with pytest.raises(DataCorruptError) as e:
+        data.load_fashion_mnist(copy_dir)
+    assert str(p) in str(e.value) and FILES["t10k-labels-idx1-ubyte"][0] in str(e.value)
+
+
+def test_corrupt_content_names_file_and_checksum(copy_dir):
+    p = copy_dir / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(p.read_bytes()))
+    raw[100] ^= 1
+    p.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataCorruptError, match="expected 15d484375f8d13e6eb1aabb0c3f46965") as e:
+        data.load_fashion_mnist(copy_dir)
+    assert str(p) in str(e.value)
+
+
+def test_missing_data_names_every_place_and_three_ways(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "nowhere"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "no-cache")
+    monkeypatch.setattr(data, "_project_dirs", lambda: [tmp_path / "data"])
+    with pytest.raises(DataNotFoundError) as e:
+        data.find_data(tmp_path / "arg")
+    msg = str(e.value)
+    for place in ("arg", "nowhere", "data", "no-debian", "no-cache"):
+        assert str(tmp_path / place) in msg
+    assert "VGGBOOK_DATA" in msg and "apt-get install dataset-fashion-mnist" in msg and "download" in msg
+
+
+def test_prepare_d2l_is_atomic_and_offline(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    dest = data.prepare_d2l(root)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
+    # an interrupted write leaves no partial file behind
+    (dest / "t10k-labels-idx1-ubyte").unlink()
+    real_replace = os.replace
+
+    def boom(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        data.prepare_d2l(root)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(set(FILES) - {"t10k-labels-idx1-ubyte"})
+    data.prepare_d2l(root)
+    # d2l's own loader now finds the data without a network
+    from d2l import torch as d2l
+    monkeypatch.chdir(tmp_path / "data")  # d2l reads ../data
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    train_iter, test_iter = d2l.load_data_fashion_mnist(32, resize=64)
+    assert len(train_iter.dataset) == 60000 and len(test_iter.dataset) == 10000
+    X, y = train_iter.dataset[0]
+    assert X.shape == (1, 64, 64)
+
+
+def test_gpu_style_resize_matches_torchvision_pil(fmnist):
+    from PIL import Image
+    from torchvision import transforms
+    x = fmnist.train_images[:32]
+    for size in (32, 96, 224):
+        ours = data.resize_batch(x, size)
+        tf = transforms.Compose([transforms.Resize(size), transforms.ToTensor()])
+        ref = torch.stack([tf(Image.fromarray(i.numpy())) for i in x])
+        assert ours.shape == ref.shape
+        assert (ours - ref).abs().max() <= 1 / 255 + 1e-6  # PIL rounds to uint8, we keep floats
+        assert (ours - ref).abs().mean() < 1e-3
+
+
+def test_device_loader_batches(fmnist):
+    loader = data.DeviceLoader(fmnist.test_images[:300], fmnist.test_labels[:300], 128, resize=32,
+                               shuffle=True, augment=True)
+    batches = list(loader)
+    assert len(batches) == len(loader) == 3
+    assert batches[0][0].shape == (128, 1, 32, 32) and batches[-1][0].shape == (44, 1, 32, 32)
+    assert 0 <= batches[0][0].min() and batches[0][0].max() <= 1
+    assert sorted(torch.cat([y for _, y in batches]).tolist()) == sorted(fmnist.test_labels[:300].tolist())

@@ -1,0 +1,97 @@
+import pytest
+import torch
+import torchvision
+
+from vggbook import models
+from vggbook.models import VGG11_ARCH, count_parameters, narrow, table1, vgg, vgg_block
+
+TORCHVISION = {"A": 132_863_336, "B": 133_047_848, "D": 138_357_544, "E": 143_667_240}
+
+
+@pytest.mark.parametrize("name,expected", TORCHVISION.items())
+def test_table1_parameter_counts_equal_torchvision(name, expected):
+    assert count_parameters(table1(name)) == expected
+
+
+def test_torchvision_counts_are_what_we_quote():
+    tv = {"A": torchvision.models.vgg11, "B": torchvision.models.vgg13,
+          "D": torchvision.models.vgg16, "E": torchvision.models.vgg19}
+    for name, build in tv.items():
+        assert count_parameters(build()) == TORCHVISION[name]
+
+
+@pytest.mark.parametrize("name", ["A-LRN", "C"])
+def test_table2_millions(name):
+    assert round(count_parameters(table1(name)) / 1e6) == models.TABLE2_MILLIONS[name]
+
+
+def test_weight_layers_per_configuration():
+    depth = {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
+    for name, layers in depth.items():
+        net = table1(name)
+        weights = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+        assert len(weights) == layers
+    c_kernels = [m.kernel_size for m in table1("C").modules() if isinstance(m, torch.nn.Conv2d)]
+    assert c_kernels.count((1, 1)) == 3
+    assert any(isinstance(m, torch.nn.LocalResponseNorm) for m in table1("A-LRN").modules())
+
+
+def test_narrow_vgg11_parameters():
+    assert count_parameters(vgg(narrow(VGG11_ARCH, 4))) == 43_093_322
+
+
+def test_block_trace_at_224():
+    net = vgg(VGG11_ARCH)
+    X = torch.randn(1, 1, 224, 224)
+    shapes = []
+    for layer in net[:5]:
+        X = layer(X)
+        shapes.append(tuple(X.shape[1:]))
+    assert shapes == [(64, 112, 112), (128, 56, 56), (256, 28, 28), (512, 14, 14), (512, 7, 7)]
+    assert len(list(net.children())) == 13  # 5 blocks, Flatten, 7 head layers
+
+
+@pytest.mark.parametrize("size,flat", [(224, 128 * 7 * 7), (96, 128 * 3 * 3), (32, 128)])
+def test_any_input_size(size, flat):
+    net = vgg(narrow(VGG11_ARCH, 4), input_size=size)
+    assert net[6].in_features == flat
+    assert net(torch.randn(2, 1, size, size)).shape == (2, 10)
+
+
+def test_vgg_block_shapes():
+    blk = vgg_block(2, 3, 8)
+    assert blk(torch.randn(1, 3, 10, 10)).shape == (1, 8, 5, 5)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in blk) == 2
+
+
+def test_too_small_input_names_block_and_size():
+    with pytest.raises(ValueError, match=r"block 5 of 5 receives a 1x1 feature map.*at least 32x32"):
+        vgg(VGG11_ARCH, input_size=28)
+
+
+@pytest.mark.parametrize("arch,match", [
+    ([(0, 64)], "block 1.*at least one conv"),
+    ([(1, 64), (1, 0)], "block 2: width must be positive"),
+    ([], "empty"),
+])
+def test_bad_architectures(arch, match):
+    with pytest.raises(ValueError, match=match):
+        vgg(arch)
+
+
+def test_ratio_too_large_gives_clear_error():
+    with pytest.raises(ValueError, match="width must be positive"):
+        vgg(narrow(VGG11_ARCH, 100))
+
+
+def test_alexnet_matches_d2l_and_rejects_small_inputs():
+    net = models.alexnet()
+    assert net(torch.randn(1, 1, 224, 224)).shape == (1, 10)
+    assert net[14].in_features == 6400
+    with pytest.raises(ValueError, match="at least 65x65"):
+        models.alexnet(input_size=64)
+
+
+def test_unknown_configuration():
+    with pytest.raises(ValueError, match="unknown configuration"):
+        table1("F")

@@ -1,0 +1,70 @@
+"""Command line: `python -m vggbook train|record|bench ...` (the same code the notebooks call)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one configuration and write its history as JSON")
+    t.add_argument("--arch", default="vgg11", help="vgg11, vgg13, vgg16, vgg19, A..E, A-LRN or alexnet")
+    t.add_argument("--ratio", type=int, default=4, help="divide every VGG width by this (1: full width)")
+    t.add_argument("--resize", type=int, default=224, help="image side in px (>= 32 for 5 VGG blocks)")
+    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--lr", type=float, default=0.05)
+    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--profile", choices=["full", "cpu", "smoke"], default=None,
+                   help="default: $VGGBOOK_PROFILE, else full with CUDA and cpu without")
+    t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    t.add_argument("--out", type=Path, default=None, help="where to write the history JSON")
+
+    r = sub.add_parser("record", help="train every configuration the notebooks show (full profile, GPU) "
+                                      "and write them to vggbook/results/")
+    r.add_argument("--only", nargs="*", default=None, help="record files to (re)make, by name prefix")
+    r.add_argument("--missing", action="store_true", help="skip configurations already recorded")
+
+    b = sub.add_parser("bench", help="d2l's recipe vs. the vggbook trainer, side by side")
+    b.add_argument("--epochs", type=int, default=10)
+    b.add_argument("--reference-epochs", type=int, default=None,
+                   help="run the reference for fewer epochs and extrapolate from its steady epoch")
+    b.add_argument("--limit", type=int, default=None, help="use only this many images (a quick check)")
+    b.add_argument("--device", default=None)
+    b.add_argument("--out", type=Path, default=None)
+
+    a = p.parse_args(argv)
+    if a.command == "train":
+        from .train import TrainConfig, train
+        cfg = TrainConfig(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr,
+                          batch_size=a.batch_size)
+        h = train(cfg, profile=a.profile, device=a.device)
+        print(h.summary())
+        if a.out:
+            print(f"wrote {h.save(a.out)}")
+        return 0 if not h.interrupted else 130
+    if a.command == "record":
+        from .experiments import all_configs
+        from .records import find_record, record_name, save_record
+        from .train import train
+        for cfg in all_configs():
+            name = record_name(cfg)
+            if a.only is not None and not any(name.startswith(o) for o in a.only):
+                continue
+            if a.missing and find_record(cfg) is not None:
+                continue
+            h = train(cfg, profile="full", progress=False, live=False)
+            print(h.summary(), flush=True)
+            print(f"wrote {save_record(h)}", flush=True)
+        return 0
+    if a.command == "bench":
+        from .bench import benchmark
+        benchmark(a.epochs, a.reference_epochs, device=a.device, limit=a.limit, out=a.out)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Side-by-side benchmark: the d2l recipe as a d2l reader runs it vs. the vggbook trainer.
+
+Both train the narrow VGG-11 on Fashion-MNIST at 224 px with the same seed and hyperparameters
+(SGD, lr 0.05, batch 128, Xavier init) in one process on the same device:
+- reference: `d2l.load_data_fashion_mnist(128, resize=224)` (PIL resize in DataLoader workers) and
+  `d2l.train_ch6` (fp32, a host sync every batch);
+- fast: `vggbook.train.train` (data on the device, bf16, channels_last, one sync per epoch).
+Run it with `python -m vggbook bench`; it prints a table and writes a JSON file.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from . import data as data_mod
+from .models import VGG11_ARCH, narrow, vgg
+from .profiles import PROFILES
+from .train import TrainConfig, device_name, train
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_reference(epochs: int, *, device: torch.device, limit: int | None = None, seed: int = 0) -> dict:
+    """d2l's own loader and train_ch6; per-epoch times taken where train_ch6 evaluates each epoch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from d2l import torch as d2l
+
+    data_mod.prepare_d2l("../data")  # where d2l looks, relative to the working directory
+    torch.manual_seed(seed)
+    t0 = time.perf_counter()
+    train_iter, test_iter = d2l.load_data_fashion_mnist(128, resize=224)
+    if limit is not None:  # a quick check of this code path on a CPU
+        from torch.utils.data import DataLoader, Subset
+        train_iter = DataLoader(Subset(train_iter.dataset, range(limit)), 128, shuffle=True,
+                                num_workers=d2l.get_dataloader_workers())
+        test_iter = DataLoader(Subset(test_iter.dataset, range(limit)), 128, shuffle=False,
+                               num_workers=d2l.get_dataloader_workers())
+    net = vgg(narrow(VGG11_ARCH, 4))
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    stamps, accs = [], []
+    original = d2l.evaluate_accuracy_gpu
+
+    def timed_eval(net, data_iter, device=None):  # train_ch6 calls this once at the end of each epoch
+        acc = original(net, data_iter, device)   # returns a Python float: the device is synced
+        stamps.append(time.perf_counter())
+        accs.append(acc)
+        return acc
+
+    d2l.evaluate_accuracy_gpu = timed_eval
+    out = io.StringIO()
+    try:
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(out):  # train_ch6's Animator prints a figure repr per update
+            d2l.train_ch6(net, train_iter, test_iter, epochs, 0.05, device)
+        _sync(device)
+        end = time.perf_counter()
+    finally:
+        d2l.evaluate_accuracy_gpu = original
+    epoch_s = [b - a for a, b in zip([start] + stamps[:-1], stamps)]
+    printed = [line for line in out.getvalue().splitlines() if line.startswith(("loss", "training on"))
+               or "examples/sec" in line]
+    n = len(train_iter.dataset)
+    steady = sum(epoch_s[1:]) / len(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]
+    return {"name": "reference (d2l.load_data_fashion_mnist + d2l.train_ch6, fp32)",
+            "epochs_run": epochs, "wall_s": end - t0, "setup_s": start - t0, "epoch_s": epoch_s,
+            "steady_epoch_s": steady, "images_per_s": n / steady, "test_acc": accs[-1],
+            "test_acc_per_epoch": accs,
+            "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
+            "d2l_printed": printed}
+
+
+def run_fast(epochs: int, *, device: torch.device, limit: int | None = None) -> dict:
+    cfg = TrainConfig(epochs=epochs, train_limit=limit, test_limit=limit)
+    _sync(device)
+    t0 = time.perf_counter()
+    h = train(cfg, profile=PROFILES["full"], device=device, progress=False, live=False)
+    _sync(device)
+    wall = time.perf_counter() - t0
+    epoch_s = [e["seconds"] for e in h.epochs]
+    steady = sum(epoch_s[1:]) / len(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]
+    return {"name": "fast (vggbook.train: data on device, bf16, channels_last, 1 sync/epoch)",
+            "epochs_run": epochs, "wall_s": wall, "setup_s": wall - sum(epoch_s), "epoch_s": epoch_s,
+            "steady_epoch_s": steady, "images_per_s": h.train_images / steady, "test_acc": h.test_acc,
+            "test_acc_per_epoch": [e["test_acc"] for e in h.epochs],
+            "peak_memory_gib": h.peak_memory_gib, "history": h.to_dict()}
+
+
+def estimate_wall(r: dict, epochs: int) -> float:
+    """Wall time for `epochs` epochs: as measured if that many ran, else setup + first + steady epochs."""
+    if r["epochs_run"] >= epochs:
+        return r["wall_s"]
+    return r["setup_s"] + r["epoch_s"][0] + (epochs - 1) * r["steady_epoch_s"]
+
+
+def benchmark(epochs: int = 10, reference_epochs: int | None = None, *, device: str | None = None,
+              limit: int | None = None, out: str | os.PathLike | None = None) -> dict:
+    """Run both paths; return (and optionally write) the result with the wall-time ratio."""
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    ref_epochs = reference_epochs or epochs
+    ref = run_reference(ref_epochs, device=dev, limit=limit)
+    fast = run_fast(epochs, device=dev, limit=limit)
+    ref_wall = estimate_wall(ref, epochs)
+    result = {
+        "device": device_name(dev), "torch_version": torch.__version__,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "epochs": epochs, "reference_epochs_run": ref_epochs, "limit": limit,
+        "reference": ref, "fast": fast,
+        "reference_wall_s_for_epochs": ref_wall,
+        "reference_wall_is_estimate": ref_epochs < epochs,
+        "speedup_wall": ref_wall / fast["wall_s"],
+        "speedup_steady_epoch": ref["steady_epoch_s"] / fast["steady_epoch_s"],
+    }
+    print(format_result(result))
+    if out:
+        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def format_result(r: dict) -> str:
+    est = " (estimated from its measured epochs)" if r["reference_wall_is_estimate"] else ""
+    lines = [f"Benchmark on {r['device']}, torch {r['torch_version']}, {r['date'][:10]}; "
+             f"narrow VGG-11, Fashion-MNIST at 224 px, {r['epochs']} epochs"
+             + (f", {r['limit']} images only" if r["limit"] else ""),
+             f"{'':10} {'wall s':>8} {'steady epoch s':>15} {'images/s':>9} {'peak GiB':>9} {'test acc':>9}"]
+    for key in ("reference", "fast"):
+        x = r[key]
+        wall = r["reference_wall_s_for_epochs"] if key == "reference" else x["wall_s"]
+        mem = "-" if x["peak_memory_gib"] is None else f"{x['peak_memory_gib']:.2f}"
+        lines.append(f"{key:10} {wall:8.1f} {x['steady_epoch_s']:15.2f} {x['images_per_s']:9.0f} "
+                     f"{mem:>9} {x['test_acc']:9.4f}")
+    lines.append(f"speed-up: {r['speedup_wall']:.1f}x in wall time{est}, "
+                 f"{r['speedup_steady_epoch']:.1f}x per steady epoch")
+    if r["reference_wall_is_estimate"]:
+        lines.append(f"the reference ran {r['reference_epochs_run']} epochs; its test acc is after those")
+    return "\n".join(lines)

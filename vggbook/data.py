@@ -1,0 +1,277 @@
+"""Fashion-MNIST without a network: find it, verify it, load it, and batch it on the device.
+
+Where the archives are looked for, in order:
+  1. the `root` argument;
+  2. the environment variable VGGBOOK_DATA;
+  3. the project folder `data/` (next to the notebooks' parent, or in the current directory);
+  4. Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/);
+  5. torchvision's download into ~/.cache/vggbook/data (needs the internet; off with download=False).
+Each folder may hold the four files directly, or in FashionMNIST/raw/ as torchvision lays them out;
+`.gz` archives and unpacked files are both accepted. Content is checked by the MD5 of the unpacked
+bytes, so the official archives and Debian's re-headered ones both pass.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ENV_VAR = "VGGBOOK_DATA"
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+CACHE_DIR = Path.home() / ".cache" / "vggbook" / "data"
+
+# name -> (MD5 of the unpacked file, unpacked size in bytes)
+FILES = {
+    "train-images-idx3-ubyte": ("f4a8712d7a061bf5bd6d2ca38dc4d50a", 47040016),
+    "train-labels-idx1-ubyte": ("9018921c3c673c538a1fc5bad174d6f9", 60008),
+    "t10k-images-idx3-ubyte": ("8181f5470baa50b63fa0f6fddb340f0a", 7840016),
+    "t10k-labels-idx1-ubyte": ("15d484375f8d13e6eb1aabb0c3f46965", 10008),
+}
+CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat",
+           "sandal", "shirt", "sneaker", "bag", "ankle boot")
+CLASSES_ZH = ("T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴")
+
+HOW_TO_GET = (
+    "Three ways to get Fashion-MNIST:\n"
+    f"  1. point {ENV_VAR} at a folder holding the four archives (train-images-idx3-ubyte.gz, ...),\n"
+    "     e.g. export VGGBOOK_DATA=../shared/data;\n"
+    "  2. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist;\n"
+    "  3. with internet access, call vggbook.data.find_data(download=True) (torchvision downloads it).")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """No complete copy of Fashion-MNIST was found in any of the places looked."""
+
+
+class DataCorruptError(ValueError):
+    """A Fashion-MNIST file exists but its content is not what it should be."""
+
+
+def _project_dirs() -> list[Path]:
+    here = Path(__file__).resolve().parent.parent  # the repository root for an editable install
+    return [Path.cwd() / "data", Path.cwd().parent / "data", here / "data"]
+
+
+def _candidates(folder: Path) -> list[Path]:
+    return [folder, folder / "FashionMNIST" / "raw", folder / "raw"]
+
+
+def _file_in(folder: Path, name: str) -> Path | None:
+    for p in (folder / name, folder / f"{name}.gz"):
+        if p.is_file():
+            return p
+    return None
+
+
+def _complete(folder: Path) -> bool:
+    return all(_file_in(folder, n) is not None for n in FILES)
+
+
+def search_path(root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders looked in, in order (before any download)."""
+    places: list[Path] = []
+    if root is not None:
+        places.append(Path(root))
+    if os.environ.get(ENV_VAR):
+        places.append(Path(os.environ[ENV_VAR]))
+    places += _project_dirs() + [DEBIAN_DIR, CACHE_DIR]
+    seen, out = set(), []
+    for p in places:
+        key = str(p.expanduser().resolve())
+        if key not in seen:
+            seen.add(key)
+            out.append(p.expanduser())
+    return out
+
+
+def find_data(root: str | os.PathLike | None = None, *, download: bool = False) -> Path:
+    """The folder that holds all four Fashion-MNIST files, or DataNotFoundError naming every place looked."""
+    looked = []
+    for place in search_path(root):
+        for folder in _candidates(place):
+            looked.append(folder)
+            if _complete(folder):
+                return folder
+    if download:
+        try:
+            from torchvision.datasets import FashionMNIST
+            FashionMNIST(str(CACHE_DIR), train=True, download=True)
+            FashionMNIST(str(CACHE_DIR), train=False, download=True)
+            folder = CACHE_DIR / "FashionMNIST" / "raw"
+            if _complete(folder):
+                return folder
+            looked.append(folder)
+        except Exception as e:  # no network, a proxy, a server down: say so, then the ways out
+            raise DataNotFoundError(_not_found_message(looked, f"torchvision's download failed: {e}")) from e
+    raise DataNotFoundError(_not_found_message(looked, "download was not attempted (download=False)"))
+
+
+def _not_found_message(looked: list[Path], download_note: str) -> str:
+    places = "\n".join(f"  - {p}" for p in looked)
+    return (f"Fashion-MNIST was not found. Looked for the four files {', '.join(FILES)} "
+            f"(.gz or unpacked) in:\n{places}\n{download_note}.\n{HOW_TO_GET}")
+
+
+def read_verified(path: Path) -> bytes:
+    """The unpacked bytes of one Fashion-MNIST file, checked against its known MD5."""
+    name = path.name.removesuffix(".gz")
+    md5, size = FILES[name]
+    try:
+        raw = path.read_bytes()
+        data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise DataCorruptError(
+            f"{path} cannot be read or unpacked ({e}): the file is truncated or corrupt. Expected the "
+            f"unpacked content to have MD5 {md5} ({size:,} bytes). Delete it and get a fresh copy.\n"
+            f"{HOW_TO_GET}") from e
+    got = hashlib.md5(data).hexdigest()
+    if got != md5:
+        raise DataCorruptError(
+            f"{path} is corrupt or truncated: its unpacked content has MD5 {got} ({len(data):,} bytes), "
+            f"expected {md5} ({size:,} bytes). Delete it and get a fresh copy.\n{HOW_TO_GET}")
+    return data
+
+
+def _parse_idx(data: bytes) -> torch.Tensor:
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    t = torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8)
+    return t.reshape(dims)
+
+
+@dataclass
+class FashionMNIST:
+    """The whole data set as uint8 images (N, 28, 28) and int64 labels (N,), on the CPU."""
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    folder: Path
+
+
+def load_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = False) -> FashionMNIST:
+    """Find, verify and load Fashion-MNIST (about 1 s; 55 MB of uint8 in memory)."""
+    folder = find_data(root, download=download)
+    t = {name: _parse_idx(read_verified(_file_in(folder, name))) for name in FILES}
+    return FashionMNIST(t["train-images-idx3-ubyte"], t["train-labels-idx1-ubyte"].long(),
+                        t["t10k-images-idx3-ubyte"], t["t10k-labels-idx1-ubyte"].long(), folder)
+
+
+def prepare_d2l(root: str | os.PathLike = "../data", source: str | os.PathLike | None = None) -> Path:
+    """Make `d2l.load_data_fashion_mnist` work offline.
+
+    d2l reads `root` ('../data' relative to the working directory) through torchvision, which finds
+    the unpacked files in root/FashionMNIST/raw/ and then skips its download. This writes them there,
+    verified, each through a temporary file and a rename, so an interrupted call leaves no half file.
+    """
+    src = find_data(source)
+    dest = Path(root) / "FashionMNIST" / "raw"
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, (md5, _) in FILES.items():
+        target = dest / name
+        if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
+            continue
+        data = read_verified(_file_in(src, name))
+        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return dest
+
+
+def subset(images: torch.Tensor, labels: torch.Tensor, limit: int | None, seed: int = 0):
+    """A fixed random subset of `limit` examples (all of them when limit is None)."""
+    if limit is None or limit >= len(labels):
+        return images, labels
+    idx = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:limit]
+    return images[idx], labels[idx]
+
+
+def resize_batch(images: torch.Tensor, size: int | None) -> torch.Tensor:
+    """uint8 (B, H, W) -> float32 (B, 1, size, size) in [0, 1], bilinear with antialiasing.
+
+    Matches torchvision's `Resize(size)` on PIL images followed by `ToTensor()` (what d2l does) to
+    within one grey level: PIL rounds to uint8 after resizing, this keeps the floats.
+    """
+    x = images.unsqueeze(1).float().div_(255)
+    if size is None or size == x.shape[-1]:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+def _augment(images: torch.Tensor, generator: torch.Generator, shift: int = 2) -> torch.Tensor:
+    """Random horizontal flips and translations of up to `shift` px, on uint8 (B, 28, 28)."""
+    b, h, w = images.shape
+    flip = torch.rand(b, device=images.device, generator=generator) < 0.5
+    images = torch.where(flip[:, None, None], images.flip(-1), images)
+    padded = F.pad(images, (shift, shift, shift, shift))
+    dy = torch.randint(0, 2 * shift + 1, (b,), device=images.device, generator=generator)
+    dx = torch.randint(0, 2 * shift + 1, (b,), device=images.device, generator=generator)
+    rows = (dy[:, None] + torch.arange(h, device=images.device))[:, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=images.device))[:, None, :]
+    return padded[torch.arange(b, device=images.device)[:, None, None], rows, cols]
+
+
+class DeviceLoader:
+    """Batches from uint8 images kept on the device, resized there batch by batch.
+
+    Instead of a DataLoader with PIL resizing in worker processes, the 28x28 uint8 images (47 MB for
+    the training set) live on the GPU, batches are index slices of a permutation made on the device,
+    and each batch is resized to `resize` px on the device. Nothing in `__iter__` syncs with the host.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *,
+                 resize: int | None = None, shuffle: bool = False, device: str | torch.device = "cpu",
+                 channels_last: bool = False, augment: bool = False, seed: int = 0):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.device = torch.device(device)
+        self.images = images.to(self.device)
+        self.labels = labels.to(self.device)
+        self.batch_size, self.resize, self.shuffle = batch_size, resize, shuffle
+        self.channels_last, self.augment = channels_last, augment
+        self.generator = torch.Generator(device=self.device).manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.labels) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.labels)
+        order = (torch.randperm(n, device=self.device, generator=self.generator) if self.shuffle
+                 else torch.arange(n, device=self.device))
+        for start in range(0, n, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            images = self.images[idx]
+            if self.augment:
+                images = _augment(images, self.generator)
+            x = resize_batch(images, self.resize)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, self.labels[idx]
+
+
+def loaders(batch_size: int = 128, resize: int | None = 224, *, train_limit: int | None = None,
+            test_limit: int | None = None, device: str | torch.device = "cpu", channels_last: bool = False,
+            augment: bool = False, seed: int = 0, root: str | os.PathLike | None = None,
+            data: FashionMNIST | None = None) -> tuple[DeviceLoader, DeviceLoader]:
+    """Training and test loaders, like `d2l.load_data_fashion_mnist(batch_size, resize)`."""
+    data = data or load_fashion_mnist(root)
+    tx, ty = subset(data.train_images, data.train_labels, train_limit, seed)
+    vx, vy = subset(data.test_images, data.test_labels, test_limit, seed)
+    train = DeviceLoader(tx, ty, batch_size, resize=resize, shuffle=True, device=device,
+                         channels_last=channels_last, augment=augment, seed=seed)
+    # Evaluation keeps no activations for backward, so a batch twice as large fits in the same memory.
+    test = DeviceLoader(vx, vy, 2 * batch_size,
+                        resize=resize, device=device, channels_last=channels_last, seed=seed)
+    return train, test

@@ -1,0 +1,104 @@
+"""Figures: learning curves (also live while training), the architecture drawn to scale, comparisons.
+
+Figure text is in English, as in d2l-zh's own plots ('train loss', 'test acc'), so it renders with
+matplotlib's default fonts everywhere (Colab included) without a CJK font.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+
+from .models import BlockSpec, _kernels, feature_size
+
+
+def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
+    """Loss, train accuracy and test accuracy per epoch for one or more History objects."""
+    from .train import History
+    if isinstance(histories, History):
+        histories = [histories]
+    labels = labels or [h.config and _label(h) for h in histories]
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    for h, label in zip(histories, labels):
+        ep = [e["epoch"] for e in h.epochs]
+        line, = axes[0].plot(ep, [e["loss"] for e in h.epochs], marker="o", ms=3, label=label)
+        axes[1].plot(ep, [e["train_acc"] for e in h.epochs], ls="--", color=line.get_color(),
+                     label=f"{label} (train)")
+        axes[1].plot(ep, [e["test_acc"] for e in h.epochs], marker="o", ms=3, color=line.get_color(),
+                     label=f"{label} (test)")
+    axes[0].set(xlabel="epoch", ylabel="train loss (cross-entropy)", title="loss")
+    axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return axes
+
+
+def _label(h) -> str:
+    from .train import TrainConfig
+    return TrainConfig(**h.config).label()
+
+
+class LiveCurves:
+    """Redraws the learning curves in a notebook after every epoch (one figure, updated in place)."""
+
+    def __init__(self, epochs: int):
+        from IPython.display import display
+        self.fig, self.axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+        self.epochs = epochs
+        self.handle = display(self.fig, display_id=True)
+
+    def update(self, history) -> None:
+        for ax in self.axes:
+            ax.clear()
+        plot_history(history, ["run"], axes=self.axes)
+        for ax in self.axes:
+            ax.set_xlim(0.5, self.epochs + 0.5)
+        self.handle.update(self.fig)
+
+    def close(self) -> None:
+        plt.close(self.fig)
+
+
+def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, in_channels: int = 1,
+                      fc=(4096, 4096, 10), ax=None, title: str | None = None):
+    """Every layer as a box: height to scale of its feature map's side, width to scale of its channels.
+
+    Conv layers are blue, pools grey, the fully connected head orange (drawn as bars of its width).
+    """
+    feature_size(conv_arch, input_size)  # raises a clear ValueError if the pools cannot fit
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 3.6), constrained_layout=True)
+    x, side = 0.0, input_size
+    max_c = max(c for _, c in conv_arch)
+    scale_w = 1.2 / max_c ** 0.5          # width ~ sqrt(channels), so 16 and 512 both stay visible
+    scale_h = 1.0 / input_size
+    gap = 0.15
+
+    def box(width, height, color, text=None, below=None):
+        nonlocal x
+        ax.add_patch(plt.Rectangle((x, -height / 2), width, height, facecolor=color, edgecolor="k", lw=0.6))
+        if text:
+            ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=7, rotation=90)
+        if below:
+            ax.text(x + width / 2, -height / 2 - 0.03, below, ha="center", va="top", fontsize=7)
+        x += width + gap
+
+    box(0.08, side * scale_h, "#dddddd", f"input {in_channels}×{side}×{side}")
+    for i, (num_convs, channels) in enumerate(conv_arch, start=1):
+        start = x
+        for k in _kernels(num_convs, i):
+            box(max(channels ** 0.5 * scale_w, 0.05), side * scale_h, "#4c72b0", f"conv{k}×{k}-{channels}")
+        side //= 2
+        box(0.06, side * scale_h, "#999999", None, None)
+        ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}×{side}", ha="center",
+                va="top", fontsize=8)
+    for j, width in enumerate(fc):
+        box(0.12, min(0.9, 0.2 + width / 4096 * 0.7), "#dd8452", f"FC-{width}")
+    ax.set_xlim(-0.1, x)
+    ax.set_ylim(-0.85, 0.95)
+    ax.set_aspect("auto")
+    ax.axis("off")
+    ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels", fontsize=10)
+    return ax
