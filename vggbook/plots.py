@@ -36,8 +36,10 @@ def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
 
 
 def _label(h) -> str:
+    """The configuration that actually ran (after the profile's caps), and the profile unless full."""
     from .train import TrainConfig
-    return TrainConfig(**h.config).label()
+    label = TrainConfig(**(h.run_config or h.config)).label()
+    return label if h.profile == "full" else f"{label} [{h.profile}]"
 
 
 class LiveCurves:
@@ -62,16 +64,18 @@ class LiveCurves:
 
 
 def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, in_channels: int = 1,
-                      fc=(4096, 4096, 10), ax=None, title: str | None = None):
+                      fc=(4096, 4096, 10), ax=None, title: str | None = None, ref_channels: int = 512):
     """Every layer as a box: height to scale of its feature map's side, width to scale of its channels.
 
     Conv layers are blue, pools grey, the fully connected head orange (drawn as bars of its width).
+    Widths are scaled against `ref_channels` (not the widest layer of `conv_arch`), so a narrow
+    variant drawn next to the full network looks narrower.
     """
     feature_size(conv_arch, input_size)  # raises a clear ValueError if the pools cannot fit
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 3.6), constrained_layout=True)
     x, side = 0.0, input_size
-    max_c = max(c for _, c in conv_arch)
+    max_c = max(ref_channels, max(c for _, c in conv_arch))
     scale_w = 1.2 / max_c ** 0.5          # width ~ sqrt(channels), so 16 and 512 both stay visible
     scale_h = 1.0 / input_size
     gap = 0.15
@@ -80,7 +84,7 @@ def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, 
         nonlocal x
         ax.add_patch(plt.Rectangle((x, -height / 2), width, height, facecolor=color, edgecolor="k", lw=0.6))
         if text:
-            ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=7, rotation=90)
+            ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=8, rotation=90)
         if below:
             ax.text(x + width / 2, -height / 2 - 0.03, below, ha="center", va="top", fontsize=7)
         x += width + gap
@@ -93,12 +97,18 @@ def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, 
         side //= 2
         box(0.06, side * scale_h, "#999999", None, None)
         ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}×{side}", ha="center",
-                va="top", fontsize=8)
+                va="top", fontsize=9)
+        x = max(x + gap, start + 1.05)  # room for the label below, also for narrow blocks
     for j, width in enumerate(fc):
         box(0.12, min(0.9, 0.2 + width / 4096 * 0.7), "#dd8452", f"FC-{width}")
     ax.set_xlim(-0.1, x)
-    ax.set_ylim(-0.85, 0.95)
+    ax.set_ylim(-1.0, 0.95)
     ax.set_aspect("auto")
     ax.axis("off")
-    ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels", fontsize=10)
+    ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels", fontsize=11)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(facecolor=c, edgecolor="k", lw=0.6, label=t) for c, t in
+                       (("#4c72b0", "conv + ReLU"), ("#999999", "max-pool 2×2/2"),
+                        ("#dd8452", "fully connected"))],
+              loc="lower center", fontsize=9, frameon=False, ncol=3, bbox_to_anchor=(0.5, 0.0))
     return ax

@@ -253,7 +253,7 @@ def fit(net: nn.Module, train_iter: data_mod.DeviceLoader, test_iter: data_mod.D
             if not math.isfinite(loss_total):
                 raise TrainingDiverged(
                     f"the training loss became {loss_total} in epoch {epoch} of {cfg.epochs} "
-                    f"(lr={cfg.lr}): the run was stopped. Try a lower learning rate, e.g. lr={cfg.lr / 2:g} "
+                    f"(lr={cfg.lr:g}): the run was stopped. Try a lower learning rate, e.g. lr={cfg.lr / 2:g} "
                     f"(or batch norm). The {epoch - 1} finished epochs are in this error's .history.",
                     history)
             row = {"epoch": epoch, "loss": loss_total / n, "train_acc": train_correct / n,

@@ -1,0 +1,57 @@
+"""Build the Jupyter Book with warnings as errors and read the HTML like a reader would.
+
+Slow (about a minute): select or skip it with `-m book` / `-m "not book"`. The book is built into a
+temporary folder, so the repository's own _build is left alone.
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", "05_exercises"]
+PAGES = ["book/intro", "book/summary", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
+JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
+
+pytestmark = pytest.mark.book
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run(
+        [str(JUPYTER_BOOK), "build", str(ROOT), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    return proc, out / "_build" / "html"
+
+
+def test_builds_without_warnings(build):
+    proc, _ = build
+    log = proc.stdout + proc.stderr
+    warnings = [line for line in log.splitlines() if re.search(r"WARNING|ERROR", line)]
+    assert proc.returncode == 0 and not warnings, "\n".join(warnings) or log[-3000:]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_exists(build, page):
+    _, html = build
+    assert (html / f"{page}.html").is_file(), f"{page}.html was not built"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_page(build, name):
+    _, html = build
+    text = (html / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
+    assert "<img" in text, f"{name}: no figure on the page"
+    assert "colab.research.google.com" in text, f"{name}: no Colab launch button"
+    assert "Traceback" not in text, f"{name}: a traceback is shown on the page"
+    assert not re.search(r'class="[^"]*\b(output_error|traceback)\b', text), f"{name}: an error output"
+
+
+def test_bibliography(build):
+    _, html = build
+    text = (html / "book" / "references.html").read_text(encoding="utf-8")
+    for author in ("Simonyan", "Zhang", "Krizhevsky", "Xiao", "Glorot", "Ioffe"):
+        assert author in text, f"{author} is missing from the references"

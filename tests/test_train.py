@@ -1,0 +1,105 @@
+import json
+import math
+
+import pytest
+import torch
+
+from vggbook import records
+from vggbook.profiles import PROFILES, get_profile
+from vggbook.train import History, TrainConfig, TrainingDiverged, fit, make_model, train
+from vggbook import data as data_mod
+
+
+@pytest.fixture(scope="module")
+def learned(fmnist):
+    # Small but real: 1,024 images at 32 px, 3 epochs, a recipe that learns quickly.
+    cfg = TrainConfig(resize=32, epochs=3, batch_norm=True, momentum=0.9, lr=0.05,
+                      train_limit=1024, test_limit=512)
+    return train(cfg, profile="full", device="cpu", data=fmnist, progress=False, live=False)
+
+
+def test_smoke_training_lowers_loss(learned):
+    losses = [e["loss"] for e in learned.epochs]
+    assert len(losses) == 3 and losses[-1] < losses[0] - 0.2
+    assert learned.test_acc > 0.5  # 10 classes: chance is 0.1
+    assert learned.train_images == 1024 and learned.test_images == 512
+
+
+def test_history_round_trips_through_json(learned, tmp_path):
+    path = learned.save(tmp_path / "h.json")
+    back = History.load(path)
+    assert back == learned
+    d = json.loads(path.read_text())
+    for key in ("config", "run_config", "profile", "device", "torch_version", "date", "epochs",
+                "peak_memory_bytes"):
+        assert key in d
+    assert set(d["epochs"][0]) == {"epoch", "loss", "train_acc", "test_acc", "seconds"}
+
+
+def test_profiles_cap_the_request():
+    cfg = TrainConfig()
+    smoke = PROFILES["smoke"].apply(cfg)
+    assert (smoke.epochs, smoke.resize, smoke.train_limit, smoke.test_limit) == (1, 96, 256, 256)
+    assert PROFILES["full"].apply(cfg) == cfg
+    assert PROFILES["cpu"].apply(TrainConfig(resize=None)).resize is None
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        get_profile("fast")
+
+
+def test_smoke_profile_history_records_both_configs(fmnist):
+    h = train(TrainConfig(arch="alexnet"), profile="smoke", device="cpu", data=fmnist, progress=False)
+    assert h.profile == "smoke" and h.config["resize"] == 224 and h.run_config["resize"] == 96
+    assert "profile smoke ran it as" in h.summary()
+
+
+def _tiny_loaders(fmnist):
+    return data_mod.loaders(64, 32, train_limit=256, test_limit=128, data=fmnist)
+
+
+def test_nan_loss_stops_with_epoch_and_lower_lr(fmnist):
+    train_iter, test_iter = _tiny_loaders(fmnist)
+    cfg = TrainConfig(resize=32, epochs=3, lr=1e6)
+    net = make_model(cfg)
+    with torch.no_grad():
+        net[-1].weight.fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match=r"epoch 1 of 3 \(lr=1e\+06\).*lower learning rate, e\.g\. lr=500000") as e:
+        fit(net, train_iter, test_iter, cfg, progress=False, live=False)
+    assert e.value.history.epochs == []
+
+
+def test_interrupt_returns_history_so_far(fmnist):
+    train_iter, test_iter = _tiny_loaders(fmnist)
+    cfg = TrainConfig(resize=32, epochs=5)
+    net = make_model(cfg)
+    calls = {"n": 0}
+    original = net.forward
+
+    def forward(x):
+        calls["n"] += 1
+        if calls["n"] == 8:  # 4 training + 2 test batches per epoch: this is in epoch 2
+            raise KeyboardInterrupt
+        return original(x)
+    net.forward = forward
+    h = fit(net, train_iter, test_iter, cfg, progress=False, live=False)
+    assert h.interrupted and len(h.epochs) == 1 and math.isfinite(h.epochs[0]["loss"])
+
+
+def test_run_loads_a_record_for_its_exact_config(tmp_path, monkeypatch, learned):
+    cfg = TrainConfig(**learned.config)
+    fake = History.from_dict({**learned.to_dict(), "profile": "full", "device": "NVIDIA test GPU"})
+    monkeypatch.setattr(records, "RESULTS_DIR", tmp_path)
+    records.save_record(fake, tmp_path)
+    got = records.find_record(cfg, tmp_path)
+    assert got is not None and got.source == "recorded" and got.epochs == learned.epochs
+    assert records.find_record(TrainConfig(**{**learned.config, "lr": 0.1}), tmp_path) is None
+    with pytest.raises(ValueError, match="only finished full-profile GPU runs"):
+        records.save_record(learned, tmp_path)  # a CPU run is never recorded for the book
+
+
+def test_cli_train_writes_history(tmp_path, monkeypatch):
+    from vggbook.__main__ import main
+    out = tmp_path / "h.json"
+    assert main(["train", "--arch", "vgg11", "--resize", "32", "--profile", "smoke", "--device", "cpu",
+                 "--out", str(out)]) == 0
+    h = History.load(out)
+    assert h.profile == "smoke" and len(h.epochs) == 1 and h.run_config["resize"] == 32
