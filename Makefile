@@ -5,18 +5,21 @@
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.vggbook-setup
+# The stamp names what was installed: requirements, project metadata and this folder (the package
+# is installed in editable mode from here). Set-up re-runs only when one of those changes.
+STAMP := $(VENV)/.vggbook-setup-$(shell cat requirements.txt pyproject.toml | cat - <(echo $(CURDIR)) | sha1sum | cut -c1-12)
+SHELL := /bin/bash
 
 .PHONY: setup book test notebooks bench record clean
 setup: $(STAMP)
 
-# Re-runs only when requirements.txt or pyproject.toml change.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps d2l==1.0.3
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -c "import torch, d2l, vggbook; print('ready: torch', torch.__version__, '| d2l', d2l.__version__)"
+	@rm -f $(VENV)/.vggbook-setup-*
 	@touch $@
 
 book: setup

@@ -103,3 +103,16 @@ def test_cli_train_writes_history(tmp_path, monkeypatch):
                  "--out", str(out)]) == 0
     h = History.load(out)
     assert h.profile == "smoke" and len(h.epochs) == 1 and h.run_config["resize"] == 32
+
+
+def test_compare_flags_runs_that_disagree(tmp_path, learned):
+    rec, new = tmp_path / "rec", tmp_path / "new"
+    gpu = History.from_dict({**learned.to_dict(), "profile": "full", "device": "NVIDIA test GPU"})
+    records.save_record(gpu, rec)
+    assert records.compare(rec, rec) == []
+    worse = History.from_dict(gpu.to_dict())
+    worse.epochs = [dict(e) for e in gpu.epochs]
+    worse.epochs[-1]["test_acc"] -= 0.05
+    records.save_record(worse, new)
+    problems = records.compare(new, rec, tolerance=0.015)
+    assert len(problems) == 1 and "more than 0.015 apart" in problems[0]

@@ -26,6 +26,15 @@ def main(argv: list[str] | None = None) -> int:
                                       "and write them to vggbook/results/")
     r.add_argument("--only", nargs="*", default=None, help="record files to (re)make, by name prefix")
     r.add_argument("--missing", action="store_true", help="skip configurations already recorded")
+    r.add_argument("--results-dir", type=Path, default=None,
+                   help="write here instead of vggbook/results/ (e.g. to compare a retrained set)")
+
+    c = sub.add_parser("compare", help="check retrained runs against the recorded ones")
+    c.add_argument("retrained", type=Path, help="folder of result JSON files from `record --results-dir`")
+    c.add_argument("--tolerance", type=float, default=0.015,
+                   help="largest allowed difference in final test accuracy (default 0.015)")
+
+    sub.add_parser("data", help="find (or, with internet access, download) Fashion-MNIST and verify it")
 
     b = sub.add_parser("bench", help="d2l's recipe vs. the vggbook trainer, side by side")
     b.add_argument("--epochs", type=int, default=10)
@@ -47,17 +56,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not h.interrupted else 130
     if a.command == "record":
         from .experiments import all_configs
-        from .records import find_record, record_name, save_record
+        from .records import RESULTS_DIR, find_record, record_name, save_record
         from .train import train
+        results = a.results_dir or RESULTS_DIR
         for cfg in all_configs():
             name = record_name(cfg)
             if a.only is not None and not any(name.startswith(o) for o in a.only):
                 continue
-            if a.missing and find_record(cfg) is not None:
+            if a.missing and find_record(cfg, results) is not None:
                 continue
             h = train(cfg, profile="full", progress=False, live=False)
             print(h.summary(), flush=True)
-            print(f"wrote {save_record(h)}", flush=True)
+            print(f"wrote {save_record(h, results)}", flush=True)
+        return 0
+    if a.command == "compare":
+        from .records import compare
+        problems = compare(a.retrained, tolerance=a.tolerance)
+        print("\n".join(problems) if problems else "all retrained runs agree with the recorded ones")
+        return 1 if problems else 0
+    if a.command == "data":
+        from .data import find_data, load_fashion_mnist
+        folder = find_data(download=True)
+        d = load_fashion_mnist(folder)
+        print(f"Fashion-MNIST verified in {folder}: {len(d.train_labels):,} training and "
+              f"{len(d.test_labels):,} test images")
         return 0
     if a.command == "bench":
         from .bench import benchmark

@@ -46,6 +46,28 @@ def save_record(history: History, results_dir: Path = RESULTS_DIR) -> Path:
     return history.save(results_dir / record_name(TrainConfig(**history.config)))
 
 
+def compare(retrained_dir: Path, results_dir: Path = RESULTS_DIR, *, tolerance: float = 0.015) -> list[str]:
+    """Problems found comparing retrained runs with the recorded ones (empty: they agree).
+
+    Runs are matched by configuration. Final test accuracy must agree within `tolerance`
+    (cuDNN's kernels are not bit-reproducible, so a retrained run differs a little).
+    """
+    problems = []
+    recorded = {json.dumps(h.config, sort_keys=True): h for h in all_records(results_dir)}
+    retrained = all_records(Path(retrained_dir))
+    if not retrained:
+        return [f"no result files in {retrained_dir}"]
+    for h in retrained:
+        ref = recorded.get(json.dumps(h.config, sort_keys=True))
+        label = TrainConfig(**h.config).label()
+        if ref is None:
+            problems.append(f"{label}: no recorded run to compare with")
+        elif abs(h.test_acc - ref.test_acc) > tolerance:
+            problems.append(f"{label}: test acc {h.test_acc:.4f} retrained vs {ref.test_acc:.4f} "
+                            f"recorded, more than {tolerance} apart")
+    return problems
+
+
 def run(cfg: TrainConfig = TrainConfig(), *, retrain: bool | None = None, verbose: bool = True,
         **train_kwargs) -> History:
     """The recorded full run of `cfg` if there is one (and no retraining is asked), else a new run."""

@@ -1,0 +1,41 @@
+"""The recorded runs that the book shows: every configuration the notebooks ask for has one, and
+each is a finished full-profile run on a CUDA GPU."""
+import json
+
+import pytest
+
+from vggbook import experiments, records
+from vggbook.train import TrainConfig
+
+
+@pytest.mark.parametrize("cfg", experiments.all_configs(), ids=lambda c: records.record_name(c))
+def test_every_notebook_config_has_a_full_gpu_record(cfg):
+    h = records.find_record(cfg)
+    assert h is not None, f"no recorded run for {cfg.label()}: run `python -m vggbook record` on a GPU"
+    assert h.profile == "full" and h.device.startswith("NVIDIA") and not h.interrupted
+    assert h.run_config == h.config and len(h.epochs) == cfg.epochs
+    assert h.peak_memory_bytes and h.train_images == 60000 and h.test_images == 10000
+
+
+def test_no_stray_records():
+    wanted = {records.record_name(c) for c in experiments.all_configs()}
+    present = {p.name for p in records.RESULTS_DIR.glob("*.json")} - {"benchmark.json"}
+    assert present <= wanted
+
+
+def test_benchmark_record():
+    b = json.loads((records.RESULTS_DIR / "benchmark.json").read_text())
+    assert b["device"].startswith("NVIDIA") and b["epochs"] == 10
+    assert b["fast"]["epochs_run"] == 10 and b["speedup_wall"] > 1
+    assert TrainConfig(**b["fast"]["history"]["config"]).epochs == 10
+
+
+def test_performance_page_quotes_the_recorded_benchmark():
+    from pathlib import Path
+    b = json.loads((records.RESULTS_DIR / "benchmark.json").read_text())
+    page = (Path(__file__).resolve().parent.parent / "book" / "performance.md").read_text()
+    for number in (f"{b['reference_wall_s_for_epochs']:.1f}", f"{b['fast']['wall_s']:.1f}",
+                   f"{b['reference']['steady_epoch_s']:.2f}", f"{b['fast']['steady_epoch_s']:.2f}",
+                   f"{b['speedup_wall']:.1f} 倍", f"{b['fast']['test_acc']:.4f}", b["date"][:10],
+                   b["device"], b["torch_version"]):
+        assert number in page, f"book/performance.md does not show {number} from benchmark.json"

@@ -1,0 +1,46 @@
+"""The GitHub Actions workflows lint clean with actionlint (shellcheck off: not installed here)."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def _actionlint() -> str:
+    exe = Path(sys.executable).parent / "actionlint"
+    found = str(exe) if exe.exists() else shutil.which("actionlint")
+    if not found:
+        pytest.fail("actionlint is not installed: `make setup` installs it from requirements.txt")
+    return found
+
+
+def test_there_are_workflows():
+    assert WORKFLOWS
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint_clean(path):
+    proc = subprocess.run([_actionlint(), "-shellcheck=", "-pyflakes=", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_catches_errors(tmp_path):
+    bad = tmp_path / ".github" / "workflows" / "bad.yml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n")
+    proc = subprocess.run([_actionlint(), "-shellcheck=", "-pyflakes=", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0
+
+
+def test_gpu_job_runs_full_profile_nbval():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    gpu = wf["jobs"]["gpu"]
+    assert "self-hosted" in gpu["runs-on"] and "gpu" in gpu["runs-on"]
+    steps = " ".join(s.get("run", "") for s in gpu["steps"])
+    assert gpu["env"]["VGGBOOK_PROFILE"] == "full" and "compare" in steps and "make test" in steps
