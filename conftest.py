@@ -7,4 +7,3 @@ import os
 
 os.environ.setdefault("VGGBOOK_PROFILE", "smoke")
 os.environ.setdefault("VGGBOOK_RETRAIN", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
