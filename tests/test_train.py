@@ -116,3 +116,30 @@ def test_compare_flags_runs_that_disagree(tmp_path, learned):
     records.save_record(worse, new)
     problems = records.compare(new, rec, tolerance=0.015)
     assert len(problems) == 1 and "more than 0.015 apart" in problems[0]
+
+
+def test_cuda_out_of_memory_names_batch_size_and_a_smaller_one(fmnist):
+    from vggbook.train import OutOfMemory
+    train_iter, test_iter = _tiny_loaders(fmnist)
+    cfg = TrainConfig(resize=32, epochs=1, batch_size=64)
+    net = make_model(cfg)
+
+    def forward(x):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    net.forward = forward
+    with pytest.raises(OutOfMemory, match=r"batch_size=64\. Try batch_size=32"):
+        fit(net, train_iter, test_iter, cfg, progress=False, live=False)
+
+
+def test_live_curves_update_in_place(fmnist, monkeypatch):
+    import IPython.display
+    shown = []
+
+    class Handle:
+        def update(self, fig):
+            shown.append(fig)
+    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id=None: Handle())
+    train_iter, test_iter = _tiny_loaders(fmnist)
+    cfg = TrainConfig(resize=32, epochs=2)
+    h = fit(make_model(cfg), train_iter, test_iter, cfg, progress=False, live=True)
+    assert len(h.epochs) == 2 and len(shown) == 2  # one redraw per epoch, in the same figure
