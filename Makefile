@@ -7,8 +7,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 # The stamp names what was installed: requirements, project metadata and this folder (the package
 # is installed in editable mode from here). Set-up re-runs only when one of those changes.
-STAMP := $(VENV)/.vggbook-setup-$(shell cat requirements.txt pyproject.toml | cat - <(echo $(CURDIR)) | sha1sum | cut -c1-12)
-SHELL := /bin/bash
+STAMP := $(VENV)/.vggbook-setup-$(shell (cat requirements.txt pyproject.toml; echo '$(CURDIR)') | sha1sum | cut -c1-12)
 
 .PHONY: setup book test notebooks bench record clean
 setup: $(STAMP)

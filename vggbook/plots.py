@@ -17,7 +17,7 @@ def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
     from .train import History
     if isinstance(histories, History):
         histories = [histories]
-    labels = labels or [h.config and _label(h) for h in histories]
+    labels = labels or [_label(h) for h in histories]
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
     for h, label in zip(histories, labels):
