@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # is installed in editable mode from here). Set-up re-runs only when one of those changes.
 STAMP := $(VENV)/.vggbook-setup-$(shell (cat requirements.txt pyproject.toml; echo '$(CURDIR)') | sha1sum | cut -c1-12)
 
-.PHONY: setup book test notebooks bench record clean
+.PHONY: setup book test nbval notebooks bench record clean
 setup: $(STAMP)
 
 $(STAMP):
@@ -27,6 +27,11 @@ book: setup
 # The notebooks run with the smoke profile and forced training unless VGGBOOK_PROFILE says otherwise.
 test: setup
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+
+# Only the notebooks under nbval (the GPU runner sets VGGBOOK_PROFILE=full, VGGBOOK_RETRAIN=1).
+nbval: setup
+	$(PY) -m pytest notebooks --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
 
 # Re-render the committed notebooks in place, in order, each on a fresh kernel (recorded runs shown).

@@ -43,4 +43,4 @@ def test_gpu_job_runs_full_profile_nbval():
     gpu = wf["jobs"]["gpu"]
     assert "self-hosted" in gpu["runs-on"] and "gpu" in gpu["runs-on"]
     steps = " ".join(s.get("run", "") for s in gpu["steps"])
-    assert gpu["env"]["VGGBOOK_PROFILE"] == "full" and "compare" in steps and "make test" in steps
+    assert gpu["env"]["VGGBOOK_PROFILE"] == "full" and "compare" in steps and "make nbval" in steps
