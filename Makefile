@@ -25,14 +25,13 @@ book: setup
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 # The notebooks run with the smoke profile and forced training unless VGGBOOK_PROFILE says otherwise.
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 test: setup
-	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
 
 # Only the notebooks under nbval (the GPU runner sets VGGBOOK_PROFILE=full, VGGBOOK_RETRAIN=1).
 nbval: setup
-	$(PY) -m pytest notebooks --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest notebooks $(NBVAL) $(PYTEST_ARGS)
 
 # Re-render the committed notebooks in place, in order, each on a fresh kernel (recorded runs shown).
 notebooks: setup

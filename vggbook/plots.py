@@ -80,13 +80,11 @@ def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, 
     scale_h = 1.0 / input_size
     gap = 0.15
 
-    def box(width, height, color, text=None, below=None):
+    def box(width, height, color, text=None):
         nonlocal x
         ax.add_patch(plt.Rectangle((x, -height / 2), width, height, facecolor=color, edgecolor="k", lw=0.6))
         if text:
             ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=8, rotation=90)
-        if below:
-            ax.text(x + width / 2, -height / 2 - 0.03, below, ha="center", va="top", fontsize=7)
         x += width + gap
 
     box(0.08, side * scale_h, "#dddddd", f"input {in_channels}×{side}×{side}")
@@ -95,11 +93,11 @@ def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, 
         for k in _kernels(num_convs, i):
             box(max(channels ** 0.5 * scale_w, 0.05), side * scale_h, "#4c72b0", f"conv{k}×{k}-{channels}")
         side //= 2
-        box(0.06, side * scale_h, "#999999", None, None)
+        box(0.06, side * scale_h, "#999999")
         ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}×{side}", ha="center",
                 va="top", fontsize=9)
         x = max(x + gap, start + 1.05)  # room for the label below, also for narrow blocks
-    for j, width in enumerate(fc):
+    for width in fc:
         box(0.12, min(0.9, 0.2 + width / 4096 * 0.7), "#dd8452", f"FC-{width}")
     ax.set_xlim(-0.1, x)
     ax.set_ylim(-1.0, 0.95)

@@ -53,17 +53,16 @@ def compare(retrained_dir: Path, results_dir: Path = RESULTS_DIR, *, tolerance: 
     (cuDNN's kernels are not bit-reproducible, so a retrained run differs a little).
     """
     problems = []
-    recorded = {json.dumps(h.config, sort_keys=True): h for h in all_records(results_dir)}
     retrained = all_records(Path(retrained_dir))
     if not retrained:
         return [f"no result files in {retrained_dir}"]
     for h in retrained:
-        ref = recorded.get(json.dumps(h.config, sort_keys=True))
-        label = TrainConfig(**h.config).label()
+        cfg = TrainConfig(**h.config)
+        ref = find_record(cfg, results_dir)
         if ref is None:
-            problems.append(f"{label}: no recorded run to compare with")
+            problems.append(f"{cfg.label()}: no recorded run to compare with")
         elif abs(h.test_acc - ref.test_acc) > tolerance:
-            problems.append(f"{label}: test acc {h.test_acc:.4f} retrained vs {ref.test_acc:.4f} "
+            problems.append(f"{cfg.label()}: test acc {h.test_acc:.4f} retrained vs {ref.test_acc:.4f} "
                             f"recorded, more than {tolerance} apart")
     return problems
 
