@@ -25,11 +25,11 @@ book: setup
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 # The notebooks run with the smoke profile and forced training unless VGGBOOK_PROFILE says otherwise.
-NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+NBVAL := --nbval  # nbval's other options are in pyproject.toml
 test: setup
 	$(PY) -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
 
-# Only the notebooks under nbval (the GPU runner sets VGGBOOK_PROFILE=full, VGGBOOK_RETRAIN=1).
+# Only the notebooks under nbval (tools/gpu_job.sh runs them with the full profile and forced training).
 nbval: setup
 	$(PY) -m pytest notebooks $(NBVAL) $(PYTEST_ARGS)
 

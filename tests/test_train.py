@@ -118,6 +118,29 @@ def test_compare_flags_runs_that_disagree(tmp_path, learned):
     assert len(problems) == 1 and "more than 0.015 apart" in problems[0]
 
 
+def test_compare_needs_full_gpu_runs_of_every_record(tmp_path, learned):
+    rec, new = tmp_path / "rec", tmp_path / "new"
+    gpu = History.from_dict({**learned.to_dict(), "profile": "full", "device": "NVIDIA test GPU"})
+    records.save_record(gpu, rec)
+    other = History.from_dict({**gpu.to_dict(), "config": {**gpu.config, "lr": 0.1}})
+    records.save_record(other, rec)
+    learned.save(new / records.record_name(TrainConfig(**learned.config)))  # a CPU run, same config
+    problems = records.compare(new, rec)
+    assert len(problems) == 2
+    assert "retrained with profile full on cpu" in problems[0] and "CUDA" in problems[0]
+    assert "lr" not in problems[1] and "not retrained" in problems[1]
+    assert len(records.compare(new, rec, require_all=False)) == 1
+
+
+def test_run_writes_what_it_trains_to_the_runs_dir(tmp_path, monkeypatch, fmnist):
+    monkeypatch.setenv(records.RUNS_DIR_VAR, str(tmp_path / "retrained"))
+    cfg = TrainConfig(resize=32, epochs=1)
+    h = records.run(cfg, retrain=True, profile="smoke", device="cpu", data=fmnist, progress=False,
+                    live=False, verbose=False)
+    saved = History.load(tmp_path / "retrained" / records.record_name(cfg))
+    assert saved.config == cfg.to_dict() and saved.profile == "smoke" and saved.epochs == h.epochs
+
+
 def test_cuda_out_of_memory_names_batch_size_and_a_smaller_one(fmnist):
     from vggbook.train import OutOfMemory
     train_iter, test_iter = _tiny_loaders(fmnist)

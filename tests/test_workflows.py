@@ -38,9 +38,14 @@ def test_actionlint_catches_errors(tmp_path):
     assert proc.returncode != 0
 
 
-def test_gpu_job_runs_full_profile_nbval():
+def test_gpu_job_runs_full_profile_nbval_and_compares():
     wf = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
     gpu = wf["jobs"]["gpu"]
     assert "self-hosted" in gpu["runs-on"] and "gpu" in gpu["runs-on"]
     steps = " ".join(s.get("run", "") for s in gpu["steps"])
-    assert gpu["env"]["VGGBOOK_PROFILE"] == "full" and "compare" in steps and "make nbval" in steps
+    assert "bash tools/gpu_job.sh" in steps
+    script = (ROOT / "tools" / "gpu_job.sh").read_text()
+    assert "VGGBOOK_PROFILE=full" in script and "VGGBOOK_RETRAIN=1" in script
+    assert "pytest notebooks --nbval" in script and "-m vggbook compare" in script
+    labels = (ROOT / "README.md").read_text()
+    assert all(label in labels for label in gpu["runs-on"])

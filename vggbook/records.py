@@ -2,18 +2,21 @@
 
 `run(cfg)` returns the recorded run for exactly this configuration when one exists, and trains
 otherwise, or when asked to (`retrain=True` or VGGBOOK_RETRAIN=1). The recorded files ship inside the
-package, so a Colab install has them too.
+package, so a Colab install has them too. With VGGBOOK_RUNS_DIR set, every run that `run` trains is
+also written there, so that `compare` can check what the notebooks retrained against the records.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from .profiles import retrain_requested
 from .train import History, TrainConfig, train
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RUNS_DIR_VAR = "VGGBOOK_RUNS_DIR"
 
 
 def record_name(cfg: TrainConfig) -> str:
@@ -46,24 +49,38 @@ def save_record(history: History, results_dir: Path = RESULTS_DIR) -> Path:
     return history.save(results_dir / record_name(TrainConfig(**history.config)))
 
 
-def compare(retrained_dir: Path, results_dir: Path = RESULTS_DIR, *, tolerance: float = 0.015) -> list[str]:
+def compare(retrained_dir: Path, results_dir: Path = RESULTS_DIR, *, tolerance: float = 0.015,
+            require_all: bool = True) -> list[str]:
     """Problems found comparing retrained runs with the recorded ones (empty: they agree).
 
-    Runs are matched by configuration. Final test accuracy must agree within `tolerance`
-    (cuDNN's kernels are not bit-reproducible, so a retrained run differs a little).
+    Runs are matched by configuration. Each retrained run must be a finished full-profile run on a
+    CUDA GPU, and its final test accuracy must agree with the record's within `tolerance` (cuDNN's
+    kernels are not bit-reproducible, so a retrained run differs a little). With `require_all`,
+    every recorded configuration must have been retrained.
     """
     problems = []
     retrained = all_records(Path(retrained_dir))
     if not retrained:
         return [f"no result files in {retrained_dir}"]
+    seen = set()
     for h in retrained:
         cfg = TrainConfig(**h.config)
+        seen.add(record_name(cfg))
         ref = find_record(cfg, results_dir)
-        if ref is None:
+        if h.profile != "full" or h.interrupted or not h.device.startswith(("NVIDIA", "cuda")):
+            problems.append(f"{cfg.label()}: retrained with profile {h.profile} on {h.device}"
+                            f"{' (interrupted)' if h.interrupted else ''}; only finished full-profile "
+                            f"GPU runs can be compared (set VGGBOOK_PROFILE=full on a CUDA machine)")
+        elif ref is None:
             problems.append(f"{cfg.label()}: no recorded run to compare with")
         elif abs(h.test_acc - ref.test_acc) > tolerance:
             problems.append(f"{cfg.label()}: test acc {h.test_acc:.4f} retrained vs {ref.test_acc:.4f} "
                             f"recorded, more than {tolerance} apart")
+    if require_all:
+        for ref in all_records(results_dir):
+            cfg = TrainConfig(**ref.config)
+            if record_name(cfg) not in seen:
+                problems.append(f"{cfg.label()}: recorded, but not retrained in {retrained_dir}")
     return problems
 
 
@@ -80,4 +97,8 @@ def run(cfg: TrainConfig = TrainConfig(), *, retrain: bool | None = None, verbos
     h = train(cfg, **train_kwargs)
     if verbose:
         print(h.summary())
+    if os.environ.get(RUNS_DIR_VAR):
+        path = h.save(Path(os.environ[RUNS_DIR_VAR]) / record_name(cfg))
+        if verbose:
+            print(f"saved to {path} ({RUNS_DIR_VAR})")
     return h
