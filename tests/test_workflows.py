@@ -49,3 +49,16 @@ def test_gpu_job_runs_full_profile_nbval_and_compares():
     assert "pytest notebooks --nbval" in script and "-m vggbook compare" in script
     labels = (ROOT / "README.md").read_text()
     assert all(label in labels for label in gpu["runs-on"])
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "tools").glob("*.sh")), ids=lambda p: p.name)
+def test_tool_scripts_parse(script):
+    proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_gpu_session_rejects_an_unknown_part_before_running_anything(tmp_path):
+    proc = subprocess.run(["bash", str(ROOT / "tools" / "gpu_session.sh"), "job", "benchh"],
+                          capture_output=True, text=True, env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2 and "unknown part 'benchh'" in proc.stderr
+    assert not list(tmp_path.iterdir())

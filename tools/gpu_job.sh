@@ -12,7 +12,7 @@ OUT_DIR=${VGGBOOK_RUNS_DIR:-runs/retrained}
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR"
 export VGGBOOK_PROFILE=full VGGBOOK_RETRAIN=1 VGGBOOK_RUNS_DIR=$OUT_DIR
-"$PY" -c "import torch; assert torch.cuda.is_available(), 'the GPU job needs CUDA'; print(torch.cuda.get_device_name(), 'torch', torch.__version__)"
+"$PY" -c "import torch; assert torch.cuda.is_available(), 'the GPU job needs a CUDA GPU: torch.cuda.is_available() is False here'; print(torch.cuda.get_device_name(), 'torch', torch.__version__)"
 start=$(date +%s)
 "$PY" -m pytest notebooks --nbval ${PYTEST_ARGS:-}   # nbval's other options: pyproject.toml
 echo "nbval (full profile, forced training): $(( $(date +%s) - start )) s"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .bench import DEFAULT_VARIANTS, VARIANTS
+    from .train import COMPILE_MODES, Speed
     p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -40,11 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("data", help="find (or, with internet access, download) Fashion-MNIST and verify it")
 
     b = sub.add_parser("bench", help="d2l's recipe vs. the vggbook trainer, side by side")
-    b.add_argument("--epochs", type=int, default=10)
+    b.add_argument("--epochs", type=int, default=None, help="default: 10 (3 per variant with --ablation)")
     b.add_argument("--reference-epochs", type=int, default=None,
                    help="run the reference for fewer epochs and extrapolate from its steady epoch")
     b.add_argument("--limit", type=int, default=None, help="use only this many images (a quick check)")
+    b.add_argument("--resize", type=int, default=224, help="image side in px (default 224, the chapter's)")
     b.add_argument("--device", default=None)
+    b.add_argument("--compile", default=None, choices=COMPILE_MODES,
+                   help="torch.compile the fast path with this mode (default: run it eagerly)")
+    b.add_argument("--ablation", action="store_true",
+                   help="instead: the fast path once per variant of its speed switches, side by side")
+    b.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=VARIANTS, metavar="VARIANT",
+                   help=f"with --ablation, any of: {' '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})")
     b.add_argument("--out", type=Path, default=None)
 
     a = p.parse_args(argv)
@@ -85,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(d.test_labels):,} test images")
         return 0
     if a.command == "bench":
-        from .bench import benchmark
-        benchmark(a.epochs, a.reference_epochs, device=a.device, limit=a.limit, out=a.out)
+        from .bench import ablation, benchmark
+        if a.ablation:
+            ablation(a.epochs or 3, a.variants, device=a.device, limit=a.limit, resize=a.resize, out=a.out)
+        else:
+            benchmark(a.epochs or 10, a.reference_epochs, device=a.device, limit=a.limit,
+                      resize=a.resize, speed=Speed(compile=a.compile), out=a.out)
         return 0
     return 2
 

@@ -1,11 +1,15 @@
 """Side-by-side benchmark: the d2l recipe as a d2l reader runs it vs. the vggbook trainer.
 
-Both train the narrow VGG-11 on Fashion-MNIST at 224 px with the same seed and hyperparameters
-(SGD, lr 0.05, batch 128, Xavier init) in one process on the same device:
+Both train the narrow VGG-11 on Fashion-MNIST at 224 px (or `--resize`) with the same seed and
+hyperparameters (SGD, lr 0.05, batch 128, Xavier init) in one process on the same device:
 - reference: `d2l.load_data_fashion_mnist(128, resize=224)` (PIL resize in DataLoader workers) and
   `d2l.train_ch6` (fp32, a host sync every batch);
 - fast: `vggbook.train.train` (data on the device, bf16, channels_last, one sync per epoch).
 Run it with `python -m vggbook bench`; it prints a table and writes a JSON file.
+
+`python -m vggbook bench --ablation` measures instead what each switch of the fast path buys: the
+vggbook trainer a few epochs at a time with one `Speed` setting changed (fp32 instead of bf16, NCHW
+instead of channels_last, a host sync every batch, torch.compile, CUDA graphs), side by side.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import torch
 from . import data as data_mod
 from .models import VGG11_ARCH, narrow, vgg
 from .profiles import PROFILES
-from .train import TrainConfig, device_name, train
+from .train import Speed, TrainConfig, device_name, train
 
 
 def _sync(device: torch.device) -> None:
@@ -30,8 +34,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run_reference(epochs: int, *, device: torch.device, limit: int | None = None, seed: int = 0) -> dict:
+def run_reference(epochs: int, *, device: torch.device, limit: int | None = None, resize: int = 224,
+                  seed: int = 0) -> dict:
     """d2l's own loader and train_ch6; per-epoch times taken where train_ch6 evaluates each epoch."""
+    if limit is not None and limit < 5 * 128:
+        raise ValueError(f"limit={limit} is too small for the reference: d2l.train_ch6 needs at least 5 "
+                         f"batches of 128 (limit >= 640), or no limit")
     import matplotlib
     matplotlib.use("Agg")
     from d2l import torch as d2l
@@ -39,14 +47,14 @@ def run_reference(epochs: int, *, device: torch.device, limit: int | None = None
     data_mod.prepare_d2l("../data")  # where d2l looks, relative to the working directory
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    train_iter, test_iter = d2l.load_data_fashion_mnist(128, resize=224)
+    train_iter, test_iter = d2l.load_data_fashion_mnist(128, resize=resize)
     if limit is not None:  # a quick check of this code path on a CPU
         from torch.utils.data import DataLoader, Subset
         train_iter = DataLoader(Subset(train_iter.dataset, range(limit)), 128, shuffle=True,
                                 num_workers=d2l.get_dataloader_workers())
         test_iter = DataLoader(Subset(test_iter.dataset, range(limit)), 128, shuffle=False,
                                num_workers=d2l.get_dataloader_workers())
-    net = vgg(narrow(VGG11_ARCH, 4))
+    net = vgg(narrow(VGG11_ARCH, 4), input_size=resize)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     stamps, accs = [], []
@@ -81,17 +89,21 @@ def run_reference(epochs: int, *, device: torch.device, limit: int | None = None
             "d2l_printed": printed}
 
 
-def run_fast(epochs: int, *, device: torch.device, limit: int | None = None) -> dict:
-    cfg = TrainConfig(epochs=epochs, train_limit=limit, test_limit=limit)
+def run_fast(epochs: int, *, device: torch.device, limit: int | None = None, resize: int = 224,
+             speed: Speed = Speed()) -> dict:
+    cfg = TrainConfig(epochs=epochs, resize=resize, train_limit=limit, test_limit=limit)
     _sync(device)
     t0 = time.perf_counter()
-    h = train(cfg, profile=PROFILES["full"], device=device, progress=False, live=False)
+    h = train(cfg, profile=PROFILES["full"], device=device, speed=speed, progress=False, live=False)
     _sync(device)
     wall = time.perf_counter() - t0
     epoch_s = [e["seconds"] for e in h.epochs]
     steady = sum(epoch_s[1:]) / len(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]
-    return {"name": "fast (vggbook.train: data on device, bf16, channels_last, 1 sync/epoch)",
-            "epochs_run": epochs, "wall_s": wall, "setup_s": wall - sum(epoch_s), "epoch_s": epoch_s,
+    name = "fast (vggbook.train: data on device, bf16, channels_last, 1 sync/epoch)"
+    if speed.label():
+        name = f"fast with {speed.label()}"
+    return {"name": name, "speed": speed.label() or "defaults", "epochs_run": epochs,
+            "wall_s": wall, "setup_s": wall - sum(epoch_s), "epoch_s": epoch_s,
             "steady_epoch_s": steady, "images_per_s": h.train_images / steady, "test_acc": h.test_acc,
             "test_acc_per_epoch": [e["test_acc"] for e in h.epochs],
             "peak_memory_gib": h.peak_memory_gib, "history": h.to_dict()}
@@ -105,17 +117,18 @@ def estimate_wall(r: dict, epochs: int) -> float:
 
 
 def benchmark(epochs: int = 10, reference_epochs: int | None = None, *, device: str | None = None,
-              limit: int | None = None, out: str | os.PathLike | None = None) -> dict:
+              limit: int | None = None, resize: int = 224, speed: Speed = Speed(),
+              out: str | os.PathLike | None = None) -> dict:
     """Run both paths; return (and optionally write) the result with the wall-time ratio."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     ref_epochs = reference_epochs or epochs
-    ref = run_reference(ref_epochs, device=dev, limit=limit)
-    fast = run_fast(epochs, device=dev, limit=limit)
+    ref = run_reference(ref_epochs, device=dev, limit=limit, resize=resize)
+    fast = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=speed)
     ref_wall = estimate_wall(ref, epochs)
     result = {
         "device": device_name(dev), "torch_version": torch.__version__,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "epochs": epochs, "reference_epochs_run": ref_epochs, "limit": limit,
+        "epochs": epochs, "reference_epochs_run": ref_epochs, "limit": limit, "resize": resize,
         "reference": ref, "fast": fast,
         "reference_wall_s_for_epochs": ref_wall,
         "reference_wall_is_estimate": ref_epochs < epochs,
@@ -131,7 +144,7 @@ def benchmark(epochs: int = 10, reference_epochs: int | None = None, *, device: 
 def format_result(r: dict) -> str:
     est = " (estimated from its measured epochs)" if r["reference_wall_is_estimate"] else ""
     lines = [f"Benchmark on {r['device']}, torch {r['torch_version']}, {r['date'][:10]}; "
-             f"narrow VGG-11, Fashion-MNIST at 224 px, {r['epochs']} epochs"
+             f"narrow VGG-11, Fashion-MNIST at {r.get('resize', 224)} px, {r['epochs']} epochs"
              + (f", {r['limit']} images only" if r["limit"] else ""),
              f"{'':10} {'wall s':>8} {'steady epoch s':>15} {'images/s':>9} {'peak GiB':>9} {'test acc':>9}"]
     for key in ("reference", "fast"):
@@ -144,4 +157,58 @@ def format_result(r: dict) -> str:
                  f"{r['speedup_steady_epoch']:.1f}x per steady epoch")
     if r["reference_wall_is_estimate"]:
         lines.append(f"the reference ran {r['reference_epochs_run']} epochs; its test acc is after those")
+    return "\n".join(lines)
+
+
+# The switches `--ablation` tries, each one change from the fast path's defaults.
+VARIANTS = {
+    "fast": Speed(),
+    "fp32": Speed(bf16=False),
+    "nchw": Speed(channels_last=False),
+    "no-cudnn-benchmark": Speed(cudnn_benchmark=False),
+    "sync": Speed(sync_every_batch=True),
+    "compile": Speed(compile="default"),
+    "cudagraphs": Speed(compile="reduce-overhead"),
+    "autotune": Speed(compile="max-autotune-no-cudagraphs"),
+}
+DEFAULT_VARIANTS = ("fast", "fp32", "nchw", "sync", "compile", "cudagraphs")
+
+
+def ablation(epochs: int = 3, variants=DEFAULT_VARIANTS, *, device: str | None = None,
+             limit: int | None = None, resize: int = 224, out: str | os.PathLike | None = None) -> dict:
+    """Train the fast path once per variant (one Speed switch changed), side by side in this process."""
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {', '.join(unknown)}: choose from {', '.join(VARIANTS)}")
+    if epochs < 2:
+        raise ValueError("an ablation needs at least 2 epochs per variant: the first one includes "
+                         "compilation and cuDNN's algorithm search, the steady epochs are what it compares")
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.zeros(1, device=dev)  # create the CUDA context before the first variant's clock starts
+    rows = {}
+    for name in variants:
+        rows[name] = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=VARIANTS[name])
+        rows[name].pop("history")
+        print(f"{name}: {rows[name]['steady_epoch_s']:.2f} s per steady epoch", flush=True)
+    result = {"device": device_name(dev), "torch_version": torch.__version__,
+              "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "epochs": epochs, "limit": limit, "resize": resize, "variants": rows}
+    print(format_ablation(result))
+    if out:
+        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def format_ablation(r: dict) -> str:
+    rows = r["variants"]
+    base = rows.get("fast", next(iter(rows.values())))["steady_epoch_s"]
+    scope = f", {r['limit']} images only" if r["limit"] else ""
+    lines = [f"Ablation on {r['device']}, torch {r['torch_version']}, {r['date'][:10]}; narrow VGG-11 at "
+             f"{r['resize']} px, {r['epochs']} epochs per variant{scope}",
+             f"{'variant':20} {'first epoch s':>13} {'steady epoch s':>15} {'vs fast':>8} {'peak GiB':>9} "
+             f"{'test acc':>9}"]
+    for name, x in rows.items():
+        mem = "-" if x["peak_memory_gib"] is None else f"{x['peak_memory_gib']:.2f}"
+        lines.append(f"{name:20} {x['epoch_s'][0]:13.2f} {x['steady_epoch_s']:15.2f} "
+                     f"{base / x['steady_epoch_s']:7.2f}x {mem:>9} {x['test_acc']:9.4f}")
     return "\n".join(lines)

@@ -39,7 +39,8 @@ def find_record(cfg: TrainConfig, results_dir: Path = RESULTS_DIR) -> History | 
 
 
 def all_records(results_dir: Path = RESULTS_DIR) -> list[History]:
-    return [History.load(p) for p in sorted(results_dir.glob("*.json")) if p.name != "benchmark.json"]
+    """Every training run recorded in `results_dir` (benchmark*.json files hold benchmarks, not runs)."""
+    return [History.load(p) for p in sorted(results_dir.glob("*.json")) if not p.name.startswith("benchmark")]
 
 
 def save_record(history: History, results_dir: Path = RESULTS_DIR) -> Path:

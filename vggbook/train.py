@@ -6,6 +6,8 @@ every epoch. What makes it fast on a GPU (see `bench.py` for the side-by-side me
 - bf16 autocast and channels_last tensors, so cuDNN runs its tensor-core kernels;
 - loss and accuracy are summed on the device; the host reads them once per epoch (one sync point);
 - epochs are timed with CUDA events, not with host clocks around asynchronous work.
+Each of these can be switched off, and torch.compile switched on, with `Speed`: it changes how fast
+a run goes, not what it computes, so it is not part of `TrainConfig` (or of a record's name).
 """
 from __future__ import annotations
 
@@ -57,6 +59,33 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+@dataclass(frozen=True)
+class Speed:
+    """How a run uses the device. The defaults are the fast path; bench.py measures each switch."""
+    bf16: bool = True                # bf16 autocast on a GPU (a CPU always runs fp32)
+    channels_last: bool = True       # NHWC tensors on a GPU, the layout cuDNN's tensor-core kernels want
+    cudnn_benchmark: bool = True     # let cuDNN time its algorithms for each new shape, then keep the best
+    sync_every_batch: bool = False   # read the loss on the host after every batch, as d2l.train_ch6 does
+    compile: str | None = None       # a torch.compile mode (see COMPILE_MODES); None: run eagerly
+
+    def __post_init__(self):
+        if self.compile is not None and self.compile not in COMPILE_MODES:
+            raise ValueError(f"unknown compile mode {self.compile!r}: use None or one of {', '.join(COMPILE_MODES)}")
+
+    def label(self) -> str:
+        """What differs from the fast path's defaults, e.g. 'fp32, compile=default' ('' for the defaults)."""
+        changed = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value != f.default:
+                changed.append({"bf16": "fp32", "channels_last": "NCHW", "cudnn_benchmark": "no cudnn.benchmark",
+                                "sync_every_batch": "host sync every batch"}.get(f.name, f"compile={value}"))
+        return ", ".join(changed)
+
+
 @dataclass
 class History:
     """What a training run did, per epoch, and where and how it ran. Saves to and loads from JSON."""
@@ -72,6 +101,7 @@ class History:
     test_images: int = 0
     interrupted: bool = False
     source: str = "trained"            # 'trained' now, or 'recorded' (loaded from a JSON file)
+    speed: dict = field(default_factory=dict)          # the Speed settings the run used
 
     # ----- summaries -------------------------------------------------------------------------
     @property
@@ -101,8 +131,10 @@ class History:
         scope = "" if asked == ran else f" (profile {self.profile} ran it as: {ran})"
         if self.run_config.get("train_limit") or self.run_config.get("test_limit"):
             scope += f" on {self.train_images:,}/{self.test_images:,} train/test images"
+        tweaks = Speed(**self.speed).label() if self.speed else ""
         head = (f"{asked}{scope} | {self.source} run, profile {self.profile}, "
-                f"{self.device}, torch {self.torch_version}, {self.date[:10]}")
+                f"{self.device}, torch {self.torch_version}, {self.date[:10]}"
+                + (f" | {tweaks}" if tweaks else ""))
         if not f:
             return head + "\nno epoch finished"
         return (head + f"\nloss {f['loss']:.3f}, train acc {f['train_acc']:.3f}, test acc {f['test_acc']:.3f}"
@@ -188,19 +220,25 @@ def _in_notebook() -> bool:
 
 def fit(net: nn.Module, train_iter: data_mod.DeviceLoader, test_iter: data_mod.DeviceLoader,
         cfg: TrainConfig, *, requested: TrainConfig | None = None, profile: Profile | None = None,
-        progress: bool = True, live: bool | None = None) -> History:
+        speed: Speed = Speed(), progress: bool = True, live: bool | None = None) -> History:
     """Train `net` with `cfg`'s recipe; return the History (also after Ctrl-C, marked interrupted)."""
     from tqdm.auto import tqdm
 
     device = train_iter.device
     cuda = device.type == "cuda"
-    amp = cuda  # bf16 autocast where it pays: on the GPU's tensor cores
+    amp = cuda and speed.bf16  # bf16 autocast where it pays: on the GPU's tensor cores
     if cuda:
-        torch.backends.cudnn.benchmark = True
-        net = net.to(device, memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = speed.cudnn_benchmark
+        net = net.to(device, memory_format=torch.channels_last if speed.channels_last else torch.contiguous_format)
         torch.cuda.reset_peak_memory_stats(device)
     else:
         net = net.to(device)
+    # The parameters stay those of `net`; `model` is what runs them (compiled on the first batch of
+    # each shape, so the first epoch pays for the compilation).
+    model = net
+    if speed.compile is not None:
+        torch._dynamo.reset()  # forget earlier runs' graphs: each run compiles its own model afresh
+        model = torch.compile(net, mode=speed.compile, dynamic=False)
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                           weight_decay=cfg.weight_decay, foreach=True)
     sched = None
@@ -214,7 +252,8 @@ def fit(net: nn.Module, train_iter: data_mod.DeviceLoader, test_iter: data_mod.D
                       profile=profile.name if profile else "custom", device=device_name(device),
                       torch_version=torch.__version__,
                       date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                      train_images=len(train_iter.labels), test_images=len(test_iter.labels))
+                      train_images=len(train_iter.labels), test_images=len(test_iter.labels),
+                      speed=dataclasses.asdict(speed))
     plot = None
     if live if live is not None else _in_notebook():
         from .plots import LiveCurves
@@ -227,12 +266,12 @@ def fit(net: nn.Module, train_iter: data_mod.DeviceLoader, test_iter: data_mod.D
                 start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 start.record()
             t0 = time.perf_counter()
-            net.train()
+            model.train()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), dtype=torch.int64, device=device)
             for X, y in train_iter:
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    logits = net(X)
+                    logits = model(X)
                     loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -241,8 +280,10 @@ def fit(net: nn.Module, train_iter: data_mod.DeviceLoader, test_iter: data_mod.D
                     sched.step()
                 loss_sum += loss.detach() * len(y)
                 correct += (logits.argmax(dim=1) == y).sum()
+                if speed.sync_every_batch:
+                    loss.item()
                 bar.update()
-            test_correct = _evaluate(net, test_iter, amp)
+            test_correct = _evaluate(model, test_iter, amp)
             if cuda:
                 end.record()
             # The one host-device sync point of the epoch.
@@ -285,15 +326,15 @@ def fit(net: nn.Module, train_iter: data_mod.DeviceLoader, test_iter: data_mod.D
 
 def train(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile | None = None,
           device: str | torch.device | None = None, data: data_mod.FashionMNIST | None = None,
-          progress: bool = True, live: bool | None = None) -> History:
+          speed: Speed = Speed(), progress: bool = True, live: bool | None = None) -> History:
     """Train `cfg` under a profile (smoke/cpu/full; default from VGGBOOK_PROFILE) and return its History."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     run_cfg = prof.apply(cfg)
     device = torch.device(device) if device is not None else default_device()
     train_iter, test_iter = data_mod.loaders(
         run_cfg.batch_size, run_cfg.resize, train_limit=run_cfg.train_limit,
-        test_limit=run_cfg.test_limit, device=device, channels_last=device.type == "cuda",
+        test_limit=run_cfg.test_limit, device=device, channels_last=device.type == "cuda" and speed.channels_last,
         augment=run_cfg.augment, seed=run_cfg.seed, data=data)
     net = make_model(run_cfg)
-    return fit(net, train_iter, test_iter, run_cfg, requested=cfg, profile=prof,
+    return fit(net, train_iter, test_iter, run_cfg, requested=cfg, profile=prof, speed=speed,
                progress=progress, live=live)

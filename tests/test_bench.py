@@ -1,0 +1,85 @@
+"""The speed switches (train.Speed) and the side-by-side benchmark, checked on the CPU with a few images."""
+import json
+
+import pytest
+import torch
+
+from vggbook import bench
+from vggbook.__main__ import main
+from vggbook.train import History, Speed, TrainConfig, train
+
+TINY = TrainConfig(resize=32, epochs=1, train_limit=256, test_limit=256)
+
+
+def test_speed_label_names_what_differs_from_the_fast_path():
+    assert Speed().label() == ""
+    assert Speed(bf16=False, compile="reduce-overhead").label() == "fp32, compile=reduce-overhead"
+    with pytest.raises(ValueError, match="unknown compile mode 'fast'.*reduce-overhead"):
+        Speed(compile="fast")
+
+
+def test_history_records_its_speed_settings(fmnist, tmp_path):
+    h = train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(channels_last=False),
+              progress=False, live=False)
+    assert h.speed["channels_last"] is False and h.speed["compile"] is None
+    assert History.load(h.save(tmp_path / "h.json")).speed == h.speed
+    assert "NCHW" in h.summary()
+
+
+def test_sync_every_batch_reads_the_loss_once_per_batch(fmnist, monkeypatch):
+    calls = []
+    item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or item(self))
+    train(TINY, profile="full", device="cpu", data=fmnist, progress=False, live=False)
+    assert calls == []  # the fast path never reads a value back inside the epoch
+    train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(sync_every_batch=True),
+          progress=False, live=False)
+    assert len(calls) == 2  # 256 images in batches of 128
+
+
+def test_compiled_model_trains_the_same_parameters(fmnist):
+    h = train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(compile="default"),
+              progress=False, live=False)
+    eager = train(TINY, profile="full", device="cpu", data=fmnist, progress=False, live=False)
+    assert h.speed["compile"] == "default"
+    # Same recipe, same seed: a compiled step may round differently, not learn differently.
+    assert h.final["loss"] == pytest.approx(eager.final["loss"], abs=0.05)
+
+
+def test_ablation_runs_each_variant_and_writes_json(fmnist, tmp_path, monkeypatch):
+    monkeypatch.setattr("vggbook.data.load_fashion_mnist", lambda root=None: fmnist)
+    out = tmp_path / "ablation.json"
+    r = bench.ablation(2, ("fast", "sync"), device="cpu", limit=128, resize=32, out=out)
+    assert list(r["variants"]) == ["fast", "sync"]
+    assert r["variants"]["sync"]["speed"] == "host sync every batch"
+    assert all(len(v["epoch_s"]) == 2 for v in r["variants"].values())
+    assert json.loads(out.read_text())["variants"]["fast"]["steady_epoch_s"] > 0
+    assert "vs fast" in bench.format_ablation(r)
+    with pytest.raises(ValueError, match="unknown variant.*choose from"):
+        bench.ablation(2, ("fast", "turbo"), device="cpu")
+    with pytest.raises(ValueError, match="at least 2 epochs"):
+        bench.ablation(1, ("fast",), device="cpu")
+
+
+def test_benchmark_side_by_side_on_a_few_images(tmp_path, monkeypatch, fmnist):
+    # d2l's own loader (PIL resize in 4 worker processes) reads ../data: give it a folder of its own.
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr("vggbook.data.load_fashion_mnist", lambda root=None: fmnist)
+    out = tmp_path / "benchmark.json"
+    with pytest.raises(ValueError, match="at least 5 batches of 128"):
+        bench.benchmark(2, 1, device="cpu", limit=128)
+    r = bench.benchmark(2, 1, device="cpu", limit=640, resize=32, out=out)
+    assert r["reference_wall_is_estimate"] and r["reference"]["epochs_run"] == 1
+    assert len(r["fast"]["epoch_s"]) == 2
+    assert r["speedup_wall"] == pytest.approx(r["reference_wall_s_for_epochs"] / r["fast"]["wall_s"])
+    assert json.loads(out.read_text())["fast"]["speed"] == "defaults"
+    text = bench.format_result(r)
+    assert "estimated" in text and "640 images only" in text and "32 px" in text
+
+
+def test_cli_bench_rejects_an_unknown_compile_mode(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--compile", "fastest"])
+    assert "invalid choice: 'fastest'" in capsys.readouterr().err

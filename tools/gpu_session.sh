@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The GPU work of this project as one script, for a CUDA machine with no network where Python's
+# packages come from wheels carried along (PY=python3 by default). Runs the parts named, in order,
+# logs each to runs/gpu/, and packs runs/gpu/ into one archive: $OUT/gpu-session.tar.gz when OUT is
+# set, else runs/gpu-session.tar.gz. Exits non-zero if any part failed (the archive is made anyway).
+#
+#   bash tools/gpu_session.sh [PART ...]          (default: job)
+#     job       tools/gpu_job.sh, as the workflow's gpu job runs it: nbval over every notebook with
+#               the full profile and forced training, then compare with the recorded runs   (~8 min)
+#     bench     python -m vggbook bench, the d2l reference for REF_EPOCHS epochs (default 2) and the
+#               fast path for 10, side by side -> runs/gpu/benchmark.json                   (~1.5 min)
+#     ablation  python -m vggbook bench --ablation, 3 epochs per variant, at 224 px and at 32 px
+#               -> runs/gpu/benchmark-ablation-224px.json, -32px.json                        (~5 min)
+#     record    python -m vggbook record --missing: the configurations not yet in vggbook/results/
+#               (all of vggbook/results/ is then copied to runs/gpu/recorded/)
+#
+# The minutes in brackets are estimates for an H100 from the recorded runs' epoch times.
+# Prepare here first: `bash ../shared/tools/device-prep.sh`, then carry .whl and .gpu-data and
+# start the device command with the line that script prints. Copy what a run measured into
+# vggbook/results/ (and the book) only after reading it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+for p in "${@:-job}"; do  # a typo should not cost a device run
+  case $p in job|bench|ablation|record) ;; *) echo "unknown part '$p': use job, bench, ablation or record" >&2; exit 2 ;; esac
+done
+PY=${PY:-python3}
+log=runs/gpu
+mkdir -p "$log"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  "$PY" -c "import sys, torch; print('python', sys.version.split()[0], '| torch', torch.__version__, '|',
+            torch.cuda.get_device_name() if torch.cuda.is_available() else 'NO CUDA')"
+  date -u +%FT%TZ; } 2>&1 | tee "$log/machine.txt"
+
+status=0
+part() {  # part NAME TIMEOUT_S COMMAND...: run, log, time, remember a failure
+  local name=$1 limit=$2; shift 2
+  local start; start=$(date +%s)
+  echo "== $name: $*"
+  timeout "$limit" "$@" 2>&1 | tee "$log/$name.log"
+  local rc=${PIPESTATUS[0]}
+  echo "== $name: exit $rc after $(( $(date +%s) - start )) s" | tee -a "$log/times.txt"
+  [ "$rc" = 0 ] || status=1
+}
+
+for p in "${@:-job}"; do
+  case $p in
+    job)      part job "${JOB_TIMEOUT:-900}" env PY="$PY" VGGBOOK_RUNS_DIR="$log/retrained" \
+                PYTEST_ARGS="--junitxml=$log/nbval.xml" bash tools/gpu_job.sh ;;
+    bench)    part bench "${BENCH_TIMEOUT:-600}" "$PY" -m vggbook bench --reference-epochs "${REF_EPOCHS:-2}" \
+                --out "$log/benchmark.json" ;;
+    ablation) for px in 224 32; do
+                part "ablation-${px}px" "${ABLATION_TIMEOUT:-600}" "$PY" -m vggbook bench --ablation \
+                  --resize "$px" --out "$log/benchmark-ablation-${px}px.json"
+              done ;;
+    record)   part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record --missing
+              mkdir -p "$log/recorded" && cp vggbook/results/*.json "$log/recorded/" ;;
+  esac
+done
+
+archive=${OUT:+$OUT/gpu-session.tar.gz}
+archive=${archive:-runs/gpu-session.tar.gz}
+tar -czf "$archive" -C runs gpu && echo "packed runs/gpu into $archive"
+exit $status
