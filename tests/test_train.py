@@ -139,6 +139,14 @@ def test_run_writes_what_it_trains_to_the_runs_dir(tmp_path, monkeypatch, fmnist
                     live=False, verbose=False)
     saved = History.load(tmp_path / "retrained" / records.record_name(cfg))
     assert saved.config == cfg.to_dict() and saved.profile == "smoke" and saved.epochs == h.epochs
+    # A second notebook asking for the same configuration gets that run, not a second training...
+    again = records.run(cfg, retrain=True, profile="smoke", device="cpu", data=fmnist, progress=False,
+                        live=False, verbose=False)
+    assert again.date == h.date and again.epochs == h.epochs
+    # ...but another profile trains anew (and replaces the file).
+    cpu = records.run(cfg, retrain=True, profile="cpu", device="cpu", data=fmnist, progress=False,
+                      live=False, verbose=False)
+    assert cpu.profile == "cpu" and History.load(tmp_path / "retrained" / records.record_name(cfg)).profile == "cpu"
 
 
 def test_cuda_out_of_memory_names_batch_size_and_a_smaller_one(fmnist):

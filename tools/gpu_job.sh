@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU job of .github/workflows/ci.yml, runnable by hand on any CUDA machine:
 #   1. nbval over every notebook with the full profile and forced training; every run the notebooks
-#      train is also written to runs/retrained/ (VGGBOOK_RUNS_DIR);
+#      train is also written to runs/retrained/ (VGGBOOK_RUNS_DIR), and a configuration that a later
+#      notebook asks for again is taken from there rather than trained twice;
 #   2. those retrained runs are compared with the recorded ones in vggbook/results/ (every recorded
 #      configuration retrained, final test accuracy within TOLERANCE, default 0.015).
 # One training pass in all. PY is the Python to use (default: the set-up's .venv/bin/python).

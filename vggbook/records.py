@@ -3,7 +3,8 @@
 `run(cfg)` returns the recorded run for exactly this configuration when one exists, and trains
 otherwise, or when asked to (`retrain=True` or VGGBOOK_RETRAIN=1). The recorded files ship inside the
 package, so a Colab install has them too. With VGGBOOK_RUNS_DIR set, every run that `run` trains is
-also written there, so that `compare` can check what the notebooks retrained against the records.
+also written there, so that `compare` can check what the notebooks retrained against the records, and
+a run of the same configuration and profile already there is reused rather than trained again.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .profiles import retrain_requested
+from .profiles import Profile, get_profile, retrain_requested
 from .train import History, TrainConfig, train
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -95,11 +96,24 @@ def run(cfg: TrainConfig = TrainConfig(), *, retrain: bool | None = None, verbos
                 print(f"Loaded the recorded run ({h.profile} profile on {h.device}, {h.date[:10]}); "
                       f"set RETRAIN = True or VGGBOOK_RETRAIN=1 to train.\n{h.summary()}")
             return h
+    runs_dir = os.environ.get(RUNS_DIR_VAR)
+    if runs_dir:
+        # A configuration two notebooks train (the chapter's run is also in the resolution sweep) is
+        # trained once per job: a finished run of the same profile already in the folder is reused.
+        earlier = Path(runs_dir) / record_name(cfg)
+        if earlier.exists():
+            h = History.load(earlier)
+            prof = train_kwargs.get("profile")
+            wanted = prof.name if isinstance(prof, Profile) else get_profile(prof).name
+            if h.profile == wanted and not h.interrupted and h.config == cfg.to_dict():
+                if verbose:
+                    print(f"Reused the run already trained in {runs_dir} ({RUNS_DIR_VAR}).\n{h.summary()}")
+                return h
     h = train(cfg, **train_kwargs)
     if verbose:
         print(h.summary())
-    if os.environ.get(RUNS_DIR_VAR):
-        path = h.save(Path(os.environ[RUNS_DIR_VAR]) / record_name(cfg))
+    if runs_dir:
+        path = h.save(Path(runs_dir) / record_name(cfg))
         if verbose:
             print(f"saved to {path} ({RUNS_DIR_VAR})")
     return h
