@@ -103,6 +103,7 @@ def test_cli_train_writes_history(tmp_path, monkeypatch):
                  "--out", str(out)]) == 0
     h = History.load(out)
     assert h.profile == "smoke" and len(h.epochs) == 1 and h.run_config["resize"] == 32
+    assert h.speed["compile"] is None
 
 
 def test_compare_flags_runs_that_disagree(tmp_path, learned):

@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--profile", choices=["full", "cpu", "smoke"], default=None,
                    help="default: $VGGBOOK_PROFILE, else full with CUDA and cpu without")
     t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
+    t.add_argument("--compile", default=None, choices=COMPILE_MODES,
+                   help="torch.compile the model with this mode (the first epoch includes compiling)")
     t.add_argument("--out", type=Path, default=None, help="where to write the history JSON")
 
     r = sub.add_parser("record", help="train every configuration the notebooks show (full profile, GPU) "
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         from .train import TrainConfig, train
         cfg = TrainConfig(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr,
                           batch_size=a.batch_size)
-        h = train(cfg, profile=a.profile, device=a.device)
+        h = train(cfg, profile=a.profile, device=a.device, speed=Speed(compile=a.compile))
         print(h.summary())
         if a.out:
             print(f"wrote {h.save(a.out)}")
