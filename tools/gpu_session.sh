@@ -14,6 +14,9 @@
 #     record    python -m vggbook record --missing: the configurations not yet in vggbook/results/
 #               (all of vggbook/results/ is then copied to runs/gpu/recorded/)
 #
+# BENCH_ARGS is added to both bench commands: a dry run of this script on a CPU machine is
+#   BENCH_ARGS="--device cpu --limit 640 --epochs 2 --variants fast sync" bash tools/gpu_session.sh bench ablation
+# (bench ignores --variants; that dry run took 4 minutes on 2 CPU cores).
 # The minutes in brackets are estimates for an H100 from the recorded runs' epoch times.
 # Prepare here first: `bash ../shared/tools/device-prep.sh`, then carry .whl and .gpu-data and
 # start the device command with the line that script prints. Copy what a run measured into
@@ -47,10 +50,10 @@ for p in "${@:-job}"; do
     job)      part job "${JOB_TIMEOUT:-900}" env PY="$PY" VGGBOOK_RUNS_DIR="$log/retrained" \
                 PYTEST_ARGS="--junitxml=$log/nbval.xml" bash tools/gpu_job.sh ;;
     bench)    part bench "${BENCH_TIMEOUT:-600}" "$PY" -m vggbook bench --reference-epochs "${REF_EPOCHS:-2}" \
-                --out "$log/benchmark.json" ;;
+                --out "$log/benchmark.json" ${BENCH_ARGS:-} ;;
     ablation) for px in 224 32; do
                 part "ablation-${px}px" "${ABLATION_TIMEOUT:-600}" "$PY" -m vggbook bench --ablation \
-                  --resize "$px" --out "$log/benchmark-ablation-${px}px.json"
+                  --resize "$px" --out "$log/benchmark-ablation-${px}px.json" ${BENCH_ARGS:-}
               done ;;
     record)   part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record --missing
               mkdir -p "$log/recorded" && cp vggbook/results/*.json "$log/recorded/" ;;
