@@ -6,7 +6,7 @@
 #
 #   bash tools/gpu_session.sh [PART ...]          (default: job)
 #     job       tools/gpu_job.sh, as the workflow's gpu job runs it: nbval over every notebook with
-#               the full profile and forced training, then compare with the recorded runs   (~8 min)
+#               the full profile and forced training, then compare with the recorded runs (~7-8 min)
 #     bench     python -m vggbook bench, the d2l reference for REF_EPOCHS epochs (default 2) and the
 #               fast path for 10, side by side -> runs/gpu/benchmark.json                   (~1.5 min)
 #     ablation  python -m vggbook bench --ablation, 3 epochs per variant, at 224 px and at 32 px
@@ -17,7 +17,10 @@
 # BENCH_ARGS is added to both bench commands: a dry run of this script on a CPU machine is
 #   BENCH_ARGS="--device cpu --limit 640 --epochs 2 --variants fast sync" bash tools/gpu_session.sh bench ablation
 # (bench ignores --variants; that dry run took 4 minutes on 2 CPU cores).
-# The minutes in brackets are estimates for an H100 from the recorded runs' epoch times.
+# The minutes in brackets are estimates for an H100 from the recorded runs' epoch times. Each part
+# has a timeout (JOB_TIMEOUT=560, BENCH_TIMEOUT=300, ABLATION_TIMEOUT=280 per size, RECORD_TIMEOUT
+# =1800 s) so that the archive is still made inside a 10-minute device command: run `job` alone in
+# one command and `bench ablation` in the next.
 # Prepare here first: `bash ../shared/tools/device-prep.sh`, then carry .whl and .gpu-data and
 # start the device command with the line that script prints. Copy what a run measured into
 # vggbook/results/ (and the book) only after reading it.
@@ -47,12 +50,12 @@ part() {  # part NAME TIMEOUT_S COMMAND...: run, log, time, remember a failure
 
 for p in "${@:-job}"; do
   case $p in
-    job)      part job "${JOB_TIMEOUT:-900}" env PY="$PY" VGGBOOK_RUNS_DIR="$log/retrained" \
+    job)      part job "${JOB_TIMEOUT:-560}" env PY="$PY" VGGBOOK_RUNS_DIR="$log/retrained" \
                 PYTEST_ARGS="--junitxml=$log/nbval.xml" bash tools/gpu_job.sh ;;
-    bench)    part bench "${BENCH_TIMEOUT:-600}" "$PY" -m vggbook bench --reference-epochs "${REF_EPOCHS:-2}" \
+    bench)    part bench "${BENCH_TIMEOUT:-300}" "$PY" -m vggbook bench --reference-epochs "${REF_EPOCHS:-2}" \
                 --out "$log/benchmark.json" ${BENCH_ARGS:-} ;;
     ablation) for px in 224 32; do
-                part "ablation-${px}px" "${ABLATION_TIMEOUT:-600}" "$PY" -m vggbook bench --ablation \
+                part "ablation-${px}px" "${ABLATION_TIMEOUT:-280}" "$PY" -m vggbook bench --ablation \
                   --resize "$px" --out "$log/benchmark-ablation-${px}px.json" ${BENCH_ARGS:-}
               done ;;
     record)   part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record --missing
