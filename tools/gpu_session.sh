@@ -12,7 +12,7 @@
 #     ablation  python -m vggbook bench --ablation, 3 epochs per variant, at 224 px and at 32 px
 #               -> runs/gpu/benchmark-ablation-224px.json, -32px.json                        (~5 min)
 #     record    python -m vggbook record --missing: the configurations not yet in vggbook/results/
-#               (all of vggbook/results/ is then copied to runs/gpu/recorded/)
+#               (RECORD_ALL=1: all of them, ~7 min); vggbook/results/ is then copied to runs/gpu/recorded/
 #
 # BENCH_ARGS is added to both bench commands: a dry run of this script on a CPU machine is
 #   BENCH_ARGS="--device cpu --limit 640 --epochs 2 --variants fast sync" bash tools/gpu_session.sh bench ablation
@@ -58,7 +58,8 @@ for p in "${@:-job}"; do
                 part "ablation-${px}px" "${ABLATION_TIMEOUT:-280}" "$PY" -m vggbook bench --ablation \
                   --resize "$px" --out "$log/benchmark-ablation-${px}px.json" ${BENCH_ARGS:-}
               done ;;
-    record)   part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record --missing
+    record)   if [ "${RECORD_ALL:-0}" = 1 ]; then missing=; else missing=--missing; fi
+              part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record $missing
               mkdir -p "$log/recorded" && cp vggbook/results/*.json "$log/recorded/" ;;
   esac
 done
