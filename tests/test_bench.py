@@ -37,11 +37,20 @@ def test_sync_every_batch_reads_the_loss_once_per_batch(fmnist, monkeypatch):
     assert len(calls) == 2  # 256 images in batches of 128
 
 
-def test_compiled_model_trains_the_same_parameters(fmnist):
+def test_compiled_run_goes_through_torch_compile_and_learns_like_eager(fmnist, monkeypatch):
+    modes = []
+    real_compile = torch.compile
+
+    def spy(model, **kwargs):
+        modes.append(kwargs.get("mode"))
+        return real_compile(model, **kwargs)
+
+    monkeypatch.setattr(torch, "compile", spy)
+    eager = train(TINY, profile="full", device="cpu", data=fmnist, progress=False, live=False)
+    assert modes == []
     h = train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(compile="default"),
               progress=False, live=False)
-    eager = train(TINY, profile="full", device="cpu", data=fmnist, progress=False, live=False)
-    assert h.speed["compile"] == "default"
+    assert modes == ["default"] and h.speed["compile"] == "default"
     # Same recipe, same seed: a compiled step may round differently, not learn differently.
     assert h.final["loss"] == pytest.approx(eager.final["loss"], abs=0.05)
 

@@ -26,7 +26,12 @@ import torch
 from . import data as data_mod
 from .models import VGG11_ARCH, narrow, vgg
 from .profiles import PROFILES
-from .train import Speed, TrainConfig, device_name, train
+from .train import Speed, TrainConfig, default_device, device_name, train
+
+
+def _steady(epoch_s: list[float]) -> float:
+    """Mean time of the epochs after the first (which includes warm-up), or the one epoch run."""
+    return sum(epoch_s[1:]) / len(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]
 
 
 def _sync(device: torch.device) -> None:
@@ -80,7 +85,7 @@ def run_reference(epochs: int, *, device: torch.device, limit: int | None = None
     printed = [line for line in out.getvalue().splitlines() if line.startswith(("loss", "training on"))
                or "examples/sec" in line]
     n = len(train_iter.dataset)
-    steady = sum(epoch_s[1:]) / len(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]
+    steady = _steady(epoch_s)
     return {"name": "reference (d2l.load_data_fashion_mnist + d2l.train_ch6, fp32)",
             "epochs_run": epochs, "wall_s": end - t0, "setup_s": start - t0, "epoch_s": epoch_s,
             "steady_epoch_s": steady, "images_per_s": n / steady, "test_acc": accs[-1],
@@ -98,7 +103,7 @@ def run_fast(epochs: int, *, device: torch.device, limit: int | None = None, res
     _sync(device)
     wall = time.perf_counter() - t0
     epoch_s = [e["seconds"] for e in h.epochs]
-    steady = sum(epoch_s[1:]) / len(epoch_s[1:]) if len(epoch_s) > 1 else epoch_s[0]
+    steady = _steady(epoch_s)
     name = "fast (vggbook.train: data on device, bf16, channels_last, 1 sync/epoch)"
     if speed.label():
         name = f"fast with {speed.label()}"
@@ -120,7 +125,7 @@ def benchmark(epochs: int = 10, reference_epochs: int | None = None, *, device: 
               limit: int | None = None, resize: int = 224, speed: Speed = Speed(),
               out: str | os.PathLike | None = None) -> dict:
     """Run both paths; return (and optionally write) the result with the wall-time ratio."""
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(device) if device else default_device()
     ref_epochs = reference_epochs or epochs
     ref = run_reference(ref_epochs, device=dev, limit=limit, resize=resize)
     fast = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=speed)
@@ -183,7 +188,7 @@ def ablation(epochs: int = 3, variants=DEFAULT_VARIANTS, *, device: str | None =
     if epochs < 2:
         raise ValueError("an ablation needs at least 2 epochs per variant: the first one includes "
                          "compilation and cuDNN's algorithm search, the steady epochs are what it compares")
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(device) if device else default_device()
     torch.zeros(1, device=dev)  # create the CUDA context before the first variant's clock starts
     rows = {}
     for name in variants:

@@ -48,8 +48,10 @@ PROFILES = {
 }
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """The named profile, else $VGGBOOK_PROFILE, else `full` with CUDA and `cpu` without."""
+def get_profile(name: str | Profile | None = None) -> Profile:
+    """The named profile (or the Profile given), else $VGGBOOK_PROFILE, else `full` with CUDA and `cpu` without."""
+    if isinstance(name, Profile):
+        return name
     name = name or os.environ.get(ENV_VAR) or ("full" if torch.cuda.is_available() else "cpu")
     try:
         return PROFILES[name]

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .profiles import Profile, get_profile, retrain_requested
+from .profiles import get_profile, retrain_requested
 from .train import History, TrainConfig, train
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -44,8 +44,13 @@ def all_records(results_dir: Path = RESULTS_DIR) -> list[History]:
     return [History.load(p) for p in sorted(results_dir.glob("*.json")) if not p.name.startswith("benchmark")]
 
 
+def is_full_gpu_run(h: History) -> bool:
+    """A finished run with the full profile on a CUDA GPU: the only kind the book records or compares."""
+    return h.profile == "full" and not h.interrupted and h.device.startswith(("NVIDIA", "cuda"))
+
+
 def save_record(history: History, results_dir: Path = RESULTS_DIR) -> Path:
-    if history.profile != "full" or history.interrupted or not history.device.startswith(("NVIDIA", "cuda")):
+    if not is_full_gpu_run(history):
         raise ValueError("only finished full-profile GPU runs are recorded for the book, got "
                          f"profile={history.profile}, device={history.device}, interrupted={history.interrupted}")
     return history.save(results_dir / record_name(TrainConfig(**history.config)))
@@ -69,7 +74,7 @@ def compare(retrained_dir: Path, results_dir: Path = RESULTS_DIR, *, tolerance: 
         cfg = TrainConfig(**h.config)
         seen.add(record_name(cfg))
         ref = find_record(cfg, results_dir)
-        if h.profile != "full" or h.interrupted or not h.device.startswith(("NVIDIA", "cuda")):
+        if not is_full_gpu_run(h):
             problems.append(f"{cfg.label()}: retrained with profile {h.profile} on {h.device}"
                             f"{' (interrupted)' if h.interrupted else ''}; only finished full-profile "
                             f"GPU runs can be compared (set VGGBOOK_PROFILE=full on a CUDA machine)")
@@ -103,9 +108,7 @@ def run(cfg: TrainConfig = TrainConfig(), *, retrain: bool | None = None, verbos
         earlier = Path(runs_dir) / record_name(cfg)
         if earlier.exists():
             h = History.load(earlier)
-            prof = train_kwargs.get("profile")
-            wanted = prof.name if isinstance(prof, Profile) else get_profile(prof).name
-            if h.profile == wanted and not h.interrupted and h.config == cfg.to_dict():
+            if h.profile == get_profile(train_kwargs.get("profile")).name and not h.interrupted:
                 if verbose:
                     print(f"Reused the run already trained in {runs_dir} ({RUNS_DIR_VAR}).\n{h.summary()}")
                 return h

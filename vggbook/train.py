@@ -77,13 +77,13 @@ class Speed:
 
     def label(self) -> str:
         """What differs from the fast path's defaults, e.g. 'fp32, compile=default' ('' for the defaults)."""
-        changed = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value != f.default:
-                changed.append({"bf16": "fp32", "channels_last": "NCHW", "cudnn_benchmark": "no cudnn.benchmark",
-                                "sync_every_batch": "host sync every batch"}.get(f.name, f"compile={value}"))
-        return ", ".join(changed)
+        switched = [name for field_name, name in (("bf16", "fp32"), ("channels_last", "NCHW"),
+                                                   ("cudnn_benchmark", "no cudnn.benchmark"),
+                                                   ("sync_every_batch", "host sync every batch"))
+                    if getattr(self, field_name) != getattr(Speed, field_name)]
+        if self.compile is not None:
+            switched.append(f"compile={self.compile}")
+        return ", ".join(switched)
 
 
 @dataclass
@@ -328,7 +328,7 @@ def train(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile | None = N
           device: str | torch.device | None = None, data: data_mod.FashionMNIST | None = None,
           speed: Speed = Speed(), progress: bool = True, live: bool | None = None) -> History:
     """Train `cfg` under a profile (smoke/cpu/full; default from VGGBOOK_PROFILE) and return its History."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    prof = get_profile(profile)
     run_cfg = prof.apply(cfg)
     device = torch.device(device) if device is not None else default_device()
     train_iter, test_iter = data_mod.loaders(
