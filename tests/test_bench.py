@@ -1,12 +1,13 @@
-"""The speed switches (train.Speed) and the side-by-side benchmark, checked on the CPU with a few images."""
+"""The speed switches (speed.Speed) and the side-by-side benchmark, checked on the CPU with a few images."""
 import json
 
 import pytest
 import torch
 
-from vggbook import bench
 from vggbook.__main__ import main
-from vggbook.train import History, Speed, TrainConfig, train
+from vggbook.runs import History, TrainConfig, train
+from vggbook.speed import Speed
+from vggbook.tools import bench
 
 TINY = TrainConfig(resize=32, epochs=1, train_limit=256, test_limit=256)
 
@@ -20,21 +21,28 @@ def test_speed_label_names_what_differs_from_the_fast_path():
 
 def test_history_records_its_speed_settings(fmnist, tmp_path):
     h = train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(channels_last=False),
-              progress=False, live=False)
+              progress=False)
     assert h.speed["channels_last"] is False and h.speed["compile"] is None
     assert History.load(h.save(tmp_path / "h.json")).speed == h.speed
     assert "NCHW" in h.summary()
 
 
-def test_sync_every_batch_reads_the_loss_once_per_batch(fmnist, monkeypatch):
-    calls = []
-    item = torch.Tensor.item
-    monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or item(self))
-    train(TINY, profile="full", device="cpu", data=fmnist, progress=False, live=False)
-    assert calls == []  # the fast path never reads a value back inside the epoch
-    train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(sync_every_batch=True),
-          progress=False, live=False)
-    assert len(calls) == 2  # 256 images in batches of 128
+def test_sync_every_batch_waits_once_per_training_batch(fmnist, monkeypatch):
+    waits = []
+    monkeypatch.setattr("vggbook.speed._wait_for", lambda device: waits.append(device))
+    train(TINY, profile="full", device="cpu", data=fmnist, progress=False)
+    assert waits == []  # the fast path never waits for the device inside the epoch
+    train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(sync_every_batch=True), progress=False)
+    assert len(waits) == 2  # 256 images in batches of 128; the test batches do not wait
+
+
+def test_accelerated_restores_what_it_changes():
+    from vggbook.speed import accelerated
+    torch.backends.cudnn.benchmark = False
+    net = torch.nn.Linear(2, 2)
+    with accelerated(net, torch.device("cpu"), Speed(sync_every_batch=True)) as model:
+        assert model is net and len(net._forward_pre_hooks) == 1
+    assert torch.backends.cudnn.benchmark is False and len(net._forward_pre_hooks) == 0
 
 
 def test_compiled_run_goes_through_torch_compile_and_learns_like_eager(fmnist, monkeypatch):
@@ -46,17 +54,17 @@ def test_compiled_run_goes_through_torch_compile_and_learns_like_eager(fmnist, m
         return real_compile(model, **kwargs)
 
     monkeypatch.setattr(torch, "compile", spy)
-    eager = train(TINY, profile="full", device="cpu", data=fmnist, progress=False, live=False)
+    eager = train(TINY, profile="full", device="cpu", data=fmnist, progress=False)
     assert modes == []
     h = train(TINY, profile="full", device="cpu", data=fmnist, speed=Speed(compile="default"),
-              progress=False, live=False)
+              progress=False)
     assert modes == ["default"] and h.speed["compile"] == "default"
     # Same recipe, same seed: a compiled step may round differently, not learn differently.
     assert h.final["loss"] == pytest.approx(eager.final["loss"], abs=0.05)
 
 
 def test_ablation_runs_each_variant_and_writes_json(fmnist, tmp_path, monkeypatch):
-    monkeypatch.setattr("vggbook.data.load_fashion_mnist", lambda root=None: fmnist)
+    monkeypatch.setattr("vggbook.data.load_fashion_mnist", lambda root=None, **kw: fmnist)
     out = tmp_path / "ablation.json"
     r = bench.ablation(2, ("fast", "sync"), device="cpu", limit=128, resize=32, out=out)
     assert list(r["variants"]) == ["fast", "sync"]
@@ -70,16 +78,16 @@ def test_ablation_runs_each_variant_and_writes_json(fmnist, tmp_path, monkeypatc
         bench.ablation(1, ("fast",), device="cpu")
 
 
-def test_benchmark_side_by_side_on_a_few_images(tmp_path, monkeypatch, fmnist):
+def test_benchmark_side_by_side_on_a_few_images(tmp_path, monkeypatch, fmnist, settings):
     # d2l's own loader (PIL resize in 4 worker processes) reads ../data: give it a folder of its own.
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    monkeypatch.setattr("vggbook.data.load_fashion_mnist", lambda root=None: fmnist)
+    monkeypatch.setattr("vggbook.data.load_fashion_mnist", lambda root=None, **kw: fmnist)
     out = tmp_path / "benchmark.json"
     with pytest.raises(ValueError, match="at least 5 batches of 128"):
         bench.benchmark(2, 1, device="cpu", limit=128)
-    r = bench.benchmark(2, 1, device="cpu", limit=640, resize=32, out=out)
+    r = bench.benchmark(2, 1, device="cpu", limit=640, resize=32, out=out, data_dir=settings.data_dir)
     assert r["reference_wall_is_estimate"] and r["reference"]["epochs_run"] == 1
     assert len(r["fast"]["epoch_s"]) == 2
     assert r["speedup_wall"] == pytest.approx(r["reference_wall_s_for_epochs"] / r["fast"]["wall_s"])

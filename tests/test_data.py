@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vggbook import data
+from vggbook import data, loader
 from vggbook.data import DataCorruptError, DataNotFoundError, FILES
 
 
@@ -19,7 +19,8 @@ def test_real_data_counts(fmnist):
 
 
 def _source() -> Path:
-    return data.find_data()
+    from vggbook.runs import Settings
+    return data.find_data(Settings.from_env().data_dir)
 
 
 def _debian_header(gz: bytes) -> bytes:
@@ -69,8 +70,9 @@ def test_unpacked_files_in_torchvision_layout(tmp_path):
 
 
 def test_environment_variable_is_used(copy_dir, monkeypatch):
-    monkeypatch.setenv(data.ENV_VAR, str(copy_dir))
-    assert data.find_data() == copy_dir
+    from vggbook.runs import Settings
+    monkeypatch.setenv("VGGBOOK_DATA", str(copy_dir))
+    assert data.find_data(Settings.from_env().data_dir) == copy_dir
 
 
 def test_truncated_archive_names_file_and_checksum(copy_dir):
@@ -92,7 +94,6 @@ def test_corrupt_content_names_file_and_checksum(copy_dir):
 
 
 def test_missing_data_names_every_place_and_three_ways(tmp_path, monkeypatch):
-    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "nowhere"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
     monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "no-cache")
@@ -100,14 +101,14 @@ def test_missing_data_names_every_place_and_three_ways(tmp_path, monkeypatch):
     with pytest.raises(DataNotFoundError) as e:
         data.find_data(tmp_path / "arg")
     msg = str(e.value)
-    for place in ("arg", "nowhere", "data", "no-debian", "no-cache"):
+    for place in ("arg", "data", "no-debian", "no-cache"):
         assert str(tmp_path / place) in msg
     assert "VGGBOOK_DATA" in msg and "apt-get install dataset-fashion-mnist" in msg and "download" in msg
 
 
-def test_prepare_d2l_is_atomic_and_offline(tmp_path, monkeypatch):
+def test_prepare_d2l_is_atomic_and_offline(tmp_path, monkeypatch, settings):
     root = tmp_path / "data"
-    dest = data.prepare_d2l(root)
+    dest = data.prepare_d2l(root, settings.data_dir)
     assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
     # an interrupted write leaves no partial file behind
     (dest / "t10k-labels-idx1-ubyte").unlink()
@@ -117,10 +118,10 @@ def test_prepare_d2l_is_atomic_and_offline(tmp_path, monkeypatch):
         raise KeyboardInterrupt
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
-        data.prepare_d2l(root)
+        data.prepare_d2l(root, settings.data_dir)
     monkeypatch.setattr(os, "replace", real_replace)
     assert sorted(p.name for p in dest.iterdir()) == sorted(set(FILES) - {"t10k-labels-idx1-ubyte"})
-    data.prepare_d2l(root)
+    data.prepare_d2l(root, settings.data_dir)
     # d2l's own loader now finds the data without a network
     from d2l import torch as d2l
     monkeypatch.chdir(tmp_path / "data")  # d2l reads ../data
@@ -137,7 +138,7 @@ def test_gpu_style_resize_matches_torchvision_pil(fmnist):
     from torchvision import transforms
     x = fmnist.train_images[:32]
     for size in (32, 96, 224):
-        ours = data.resize_batch(x, size)
+        ours = loader.resize_batch(x, size)
         tf = transforms.Compose([transforms.Resize(size), transforms.ToTensor()])
         ref = torch.stack([tf(Image.fromarray(i.numpy())) for i in x])
         assert ours.shape == ref.shape
@@ -146,10 +147,10 @@ def test_gpu_style_resize_matches_torchvision_pil(fmnist):
 
 
 def test_device_loader_batches(fmnist):
-    loader = data.DeviceLoader(fmnist.test_images[:300], fmnist.test_labels[:300], 128, resize=32,
-                               shuffle=True, augment=True)
-    batches = list(loader)
-    assert len(batches) == len(loader) == 3
+    dl = loader.DeviceLoader(fmnist.test_images[:300], fmnist.test_labels[:300], 128, resize=32,
+                             shuffle=True, augment=True)
+    batches = list(dl)
+    assert len(batches) == len(dl) == 3
     assert batches[0][0].shape == (128, 1, 32, 32) and batches[-1][0].shape == (44, 1, 32, 32)
     assert 0 <= batches[0][0].min() and batches[0][0].max() <= 1
     assert sorted(torch.cat([y for _, y in batches]).tolist()) == sorted(fmnist.test_labels[:300].tolist())

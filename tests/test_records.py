@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from vggbook import experiments, records
-from vggbook.train import TrainConfig
+from vggbook.runs import TrainConfig, experiments, records
 
 
 @pytest.mark.parametrize("cfg", experiments.all_configs(), ids=lambda c: records.record_name(c))

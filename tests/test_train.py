@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from vggbook import records
-from vggbook.profiles import PROFILES, get_profile
-from vggbook.train import History, TrainConfig, TrainingDiverged, fit, make_model, train
-from vggbook import data as data_mod
+from vggbook import loader
+from vggbook.runs import (PROFILES, History, OutOfMemory, Settings, TrainConfig, TrainingDiverged,
+                          get_profile, make_model, records, train, train_net)
+from vggbook.runs import run as run_cfg
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def learned(fmnist):
     # Small but real: 1,024 images at 32 px, 3 epochs, a recipe that learns quickly.
     cfg = TrainConfig(resize=32, epochs=3, batch_norm=True, momentum=0.9, lr=0.05,
                       train_limit=1024, test_limit=512)
-    return train(cfg, profile="full", device="cpu", data=fmnist, progress=False, live=False)
+    return train(cfg, profile="full", device="cpu", data=fmnist, progress=False)
 
 
 def test_smoke_training_lowers_loss(learned):
@@ -44,6 +44,7 @@ def test_profiles_cap_the_request():
     assert PROFILES["cpu"].apply(TrainConfig(resize=None)).resize is None
     with pytest.raises(ValueError, match="unknown profile 'fast'"):
         get_profile("fast")
+    assert get_profile(" Smoke ").name == "smoke"
 
 
 def test_smoke_profile_history_records_both_configs(fmnist):
@@ -53,7 +54,7 @@ def test_smoke_profile_history_records_both_configs(fmnist):
 
 
 def _tiny_loaders(fmnist):
-    return data_mod.loaders(64, 32, train_limit=256, test_limit=128, data=fmnist)
+    return loader.loaders(64, 32, train_limit=256, test_limit=128, data=fmnist)
 
 
 def test_nan_loss_stops_with_epoch_and_lower_lr(fmnist):
@@ -62,8 +63,8 @@ def test_nan_loss_stops_with_epoch_and_lower_lr(fmnist):
     net = make_model(cfg)
     with torch.no_grad():
         net[-1].weight.fill_(float("nan"))
-    with pytest.raises(TrainingDiverged, match=r"epoch 1 of 3 \(lr=1e\+06\).*lower learning rate, e\.g\. lr=500000") as e:
-        fit(net, train_iter, test_iter, cfg, progress=False, live=False)
+    with pytest.raises(TrainingDiverged, match=r"epoch 1 of 3 \(lr=1e\+06\).*lower learning rate, e\.g\. lr=0\.05") as e:
+        train_net(net, train_iter, test_iter, cfg, progress=False)
     assert e.value.history.epochs == []
 
 
@@ -80,7 +81,7 @@ def test_interrupt_returns_history_so_far(fmnist):
             raise KeyboardInterrupt
         return original(x)
     net.forward = forward
-    h = fit(net, train_iter, test_iter, cfg, progress=False, live=False)
+    h = train_net(net, train_iter, test_iter, cfg, progress=False)
     assert h.interrupted and len(h.epochs) == 1 and math.isfinite(h.epochs[0]["loss"])
 
 
@@ -133,25 +134,43 @@ def test_compare_needs_full_gpu_runs_of_every_record(tmp_path, learned):
     assert len(records.compare(new, rec, require_all=False)) == 1
 
 
-def test_run_writes_what_it_trains_to_the_runs_dir(tmp_path, monkeypatch, fmnist):
-    monkeypatch.setenv(records.RUNS_DIR_VAR, str(tmp_path / "retrained"))
+def test_run_writes_what_it_trains_to_the_runs_dir(tmp_path, fmnist):
+    settings = Settings(profile="smoke", retrain=True, runs_dir=tmp_path / "retrained")
     cfg = TrainConfig(resize=32, epochs=1)
-    h = records.run(cfg, retrain=True, profile="smoke", device="cpu", data=fmnist, progress=False,
-                    live=False, verbose=False)
+    kw = dict(device="cpu", data=fmnist, progress=False, verbose=False)
+    h = run_cfg(cfg, settings, **kw)
     saved = History.load(tmp_path / "retrained" / records.record_name(cfg))
     assert saved.config == cfg.to_dict() and saved.profile == "smoke" and saved.epochs == h.epochs
     # A second notebook asking for the same configuration gets that run, not a second training...
-    again = records.run(cfg, retrain=True, profile="smoke", device="cpu", data=fmnist, progress=False,
-                        live=False, verbose=False)
+    again = run_cfg(cfg, settings, **kw)
     assert again.date == h.date and again.epochs == h.epochs
     # ...but another profile trains anew (and replaces the file).
-    cpu = records.run(cfg, retrain=True, profile="cpu", device="cpu", data=fmnist, progress=False,
-                      live=False, verbose=False)
+    cpu = run_cfg(cfg, settings.replace(profile="cpu"), **kw)
     assert cpu.profile == "cpu" and History.load(tmp_path / "retrained" / records.record_name(cfg)).profile == "cpu"
 
 
+def test_run_loads_the_record_unless_asked_to_retrain(fmnist):
+    from vggbook.runs import CHAPTER
+    recorded = run_cfg(CHAPTER, Settings(profile="smoke"), verbose=False)
+    assert recorded.source == "recorded" and recorded.profile == "full"
+    fresh = run_cfg(TrainConfig(resize=32, epochs=1), Settings(profile="smoke", retrain=False),
+                    device="cpu", data=fmnist, progress=False, verbose=False)
+    assert fresh.source == "trained" and fresh.profile == "smoke"  # no record for this config: trains
+
+
+def test_settings_from_the_environment():
+    env = {"VGGBOOK_PROFILE": " Smoke", "VGGBOOK_RETRAIN": "on", "VGGBOOK_DATA": "/d", "VGGBOOK_RUNS_DIR": ""}
+    s = Settings.from_env(environ=env)
+    assert (s.profile, s.retrain, str(s.data_dir), s.runs_dir) == ("smoke", True, "/d", None)
+    assert Settings.from_env(environ={}).retrain is False
+    assert Settings.from_env(retrain=True, environ={"VGGBOOK_RETRAIN": "0"}).retrain is True
+    with pytest.raises(ValueError, match="VGGBOOK_RETRAIN='maybe' is neither yes nor no"):
+        Settings.from_env(environ={"VGGBOOK_RETRAIN": "maybe"})
+    with pytest.raises(ValueError, match="VGGBOOK_PROFILE='fast' is not a run profile: use one of full, cpu, smoke"):
+        Settings.from_env(environ={"VGGBOOK_PROFILE": "fast"})
+
+
 def test_cuda_out_of_memory_names_batch_size_and_a_smaller_one(fmnist):
-    from vggbook.train import OutOfMemory
     train_iter, test_iter = _tiny_loaders(fmnist)
     cfg = TrainConfig(resize=32, epochs=1, batch_size=64)
     net = make_model(cfg)
@@ -160,18 +179,44 @@ def test_cuda_out_of_memory_names_batch_size_and_a_smaller_one(fmnist):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
     net.forward = forward
     with pytest.raises(OutOfMemory, match=r"batch_size=64\. Try batch_size=32"):
-        fit(net, train_iter, test_iter, cfg, progress=False, live=False)
+        train_net(net, train_iter, test_iter, cfg, progress=False)
 
 
 def test_live_curves_update_in_place(fmnist, monkeypatch):
     import IPython.display
-    shown = []
+    from vggbook.plots import LiveCurves
+    shown, updated = [], []
 
     class Handle:
         def update(self, fig):
-            shown.append(fig)
-    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id=None: Handle())
+            updated.append(fig)
+
+    def display(fig, display_id=None):
+        shown.append(fig)
+        return Handle()
+    monkeypatch.setattr(IPython.display, "display", display)
     train_iter, test_iter = _tiny_loaders(fmnist)
     cfg = TrainConfig(resize=32, epochs=2)
-    h = fit(make_model(cfg), train_iter, test_iter, cfg, progress=False, live=True)
-    assert len(h.epochs) == 2 and len(shown) == 2  # one redraw per epoch, in the same figure
+    live = LiveCurves(cfg.epochs)
+    h = train_net(make_model(cfg), train_iter, test_iter, cfg, progress=False, on_epoch=live)
+    assert len(h.epochs) == 2 and len(shown) == 1 and updated == [shown[0]]  # one figure, redrawn
+    assert live.epochs == h.epochs
+
+
+def test_nan_is_caught_within_check_every_steps(fmnist):
+    """A loss that turns NaN mid-epoch stops the run at the next check, not at the epoch's end."""
+    from vggbook.train import fit
+    train_iter, test_iter = loader.loaders(16, 32, train_limit=256, test_limit=16, data=fmnist)
+    net = make_model(TrainConfig(resize=32))
+    seen = {"n": 0}
+    original = net.forward
+
+    def forward(x):
+        seen["n"] += 1
+        out = original(x)
+        return out * float("nan") if seen["n"] >= 3 else out
+    net.forward = forward
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    with pytest.raises(FloatingPointError, match="at step 4 of epoch 1"):
+        fit(net, train_iter, test_iter, 1, opt, check_every=4)
+    assert seen["n"] == 4  # 16 batches in the epoch: stopped after 4

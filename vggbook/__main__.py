@@ -1,30 +1,47 @@
-"""Command line: `python -m vggbook train|record|bench ...` (the same code the notebooks call)."""
+"""Command line: `python -m vggbook train|record|compare|data|bench ...` (the code the notebooks call).
+
+Errors print one line that names the problem and the fix, and exit non-zero; `--traceback` shows
+the whole Python traceback instead.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+from .speed import COMPILE_MODES
 
-def main(argv: list[str] | None = None) -> int:
-    from .bench import DEFAULT_VARIANTS, VARIANTS
-    from .train import COMPILE_MODES, Speed
-    p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__)
+
+def _positive(kind: str):
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{kind} must be a whole number, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{kind} must be at least 1, got {value}")
+        return value
+    return check
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__.splitlines()[0])
+    p.add_argument("--traceback", action="store_true", help="on an error, show the whole Python traceback")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train one configuration and write its history as JSON")
     t.add_argument("--arch", default="vgg11", help="vgg11, vgg13, vgg16, vgg19, A..E, A-LRN or alexnet")
-    t.add_argument("--ratio", type=int, default=4, help="divide every VGG width by this (1: full width)")
-    t.add_argument("--resize", type=int, default=224, help="image side in px (>= 32 for 5 VGG blocks)")
-    t.add_argument("--epochs", type=int, default=10)
+    t.add_argument("--ratio", type=_positive("--ratio"), default=4, help="divide every VGG width by this (1: full width)")
+    t.add_argument("--resize", type=_positive("--resize"), default=224, help="image side in px (>= 32 for 5 VGG blocks)")
+    t.add_argument("--epochs", type=_positive("--epochs"), default=10)
     t.add_argument("--lr", type=float, default=0.05)
-    t.add_argument("--batch-size", type=int, default=128)
+    t.add_argument("--batch-size", type=_positive("--batch-size"), default=128)
     t.add_argument("--profile", choices=["full", "cpu", "smoke"], default=None,
                    help="default: $VGGBOOK_PROFILE, else full with CUDA and cpu without")
     t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     t.add_argument("--compile", default=None, choices=COMPILE_MODES,
                    help="torch.compile the model with this mode (the first epoch includes compiling)")
-    t.add_argument("--out", type=Path, default=None, help="where to write the history JSON")
+    t.add_argument("--out", type=Path, default=None, help="where to write the history JSON (a file name)")
 
     r = sub.add_parser("record", help="train every configuration the notebooks show (full profile, GPU) "
                                       "and write them to vggbook/results/")
@@ -44,66 +61,100 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("data", help="find (or, with internet access, download) Fashion-MNIST and verify it")
 
     b = sub.add_parser("bench", help="d2l's recipe vs. the vggbook trainer, side by side")
-    b.add_argument("--epochs", type=int, default=None, help="default: 10 (3 per variant with --ablation)")
-    b.add_argument("--reference-epochs", type=int, default=None,
+    b.add_argument("--epochs", type=_positive("--epochs"), default=None,
+                   help="default: 10 (3 per variant with --ablation)")
+    b.add_argument("--reference-epochs", type=_positive("--reference-epochs"), default=None,
                    help="run the reference for fewer epochs and extrapolate from its steady epoch")
-    b.add_argument("--limit", type=int, default=None, help="use only this many images (a quick check)")
-    b.add_argument("--resize", type=int, default=224, help="image side in px (default 224, the chapter's)")
+    b.add_argument("--limit", type=_positive("--limit"), default=None, help="use only this many images (a quick check)")
+    b.add_argument("--resize", type=_positive("--resize"), default=224, help="image side in px (default 224, the chapter's)")
     b.add_argument("--device", default=None)
     b.add_argument("--compile", default=None, choices=COMPILE_MODES,
                    help="torch.compile the fast path with this mode (default: run it eagerly)")
     b.add_argument("--ablation", action="store_true",
                    help="instead: the fast path once per variant of its speed switches, side by side")
-    b.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=VARIANTS, metavar="VARIANT",
-                   help=f"with --ablation, any of: {' '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})")
+    b.add_argument("--variants", nargs="+", default=None, metavar="VARIANT",
+                   help="with --ablation: fast fp32 nchw no-cudnn-benchmark sync compile cudagraphs autotune "
+                        "(default: fast fp32 nchw sync compile cudagraphs)")
     b.add_argument("--out", type=Path, default=None)
+    return p
 
-    a = p.parse_args(argv)
+
+def _train(a, settings) -> int:
+    from .runs import TrainConfig, train
+    from .speed import Speed
+    if a.out is not None and a.out.is_dir():  # say so before training, not after
+        raise IsADirectoryError(f"--out {a.out} is a folder: give a file name, e.g. --out {a.out / 'run.json'}")
+    cfg = TrainConfig(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr,
+                      batch_size=a.batch_size)
+    h = train(cfg, profile=a.profile or settings.profile, device=a.device, data_dir=settings.data_dir,
+              speed=Speed(compile=a.compile))
+    print(h.summary())
+    if a.out:
+        print(f"wrote {h.save(a.out)}")
+    return 0 if not h.interrupted else 130
+
+
+def _record(a, settings) -> int:
+    from .runs import all_configs, find_record, record_name, save_record, train
+    from .runs.records import RESULTS_DIR
+    results = a.results_dir or RESULTS_DIR
+    for cfg in all_configs():
+        name = record_name(cfg)
+        if a.only is not None and not any(name.startswith(o) for o in a.only):
+            continue
+        if a.missing and find_record(cfg, results) is not None:
+            continue
+        h = train(cfg, profile="full", data_dir=settings.data_dir, progress=False)
+        print(h.summary(), flush=True)
+        print(f"wrote {save_record(h, results)}", flush=True)
+    return 0
+
+
+def _bench(a, settings) -> int:
+    from .speed import Speed
+    from .tools.bench import DEFAULT_VARIANTS, ablation, benchmark
+    if a.ablation:
+        ablation(a.epochs or 3, a.variants or DEFAULT_VARIANTS, device=a.device, limit=a.limit,
+                 resize=a.resize, out=a.out, data_dir=settings.data_dir)
+    else:
+        benchmark(a.epochs or 10, a.reference_epochs, device=a.device, limit=a.limit, resize=a.resize,
+                  speed=Speed(compile=a.compile), out=a.out, data_dir=settings.data_dir)
+    return 0
+
+
+def _dispatch(a) -> int:
+    from .runs import Settings
+    settings = Settings.from_env()
     if a.command == "train":
-        from .train import TrainConfig, train
-        cfg = TrainConfig(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr,
-                          batch_size=a.batch_size)
-        h = train(cfg, profile=a.profile, device=a.device, speed=Speed(compile=a.compile))
-        print(h.summary())
-        if a.out:
-            print(f"wrote {h.save(a.out)}")
-        return 0 if not h.interrupted else 130
+        return _train(a, settings)
     if a.command == "record":
-        from .experiments import all_configs
-        from .records import RESULTS_DIR, find_record, record_name, save_record
-        from .train import train
-        results = a.results_dir or RESULTS_DIR
-        for cfg in all_configs():
-            name = record_name(cfg)
-            if a.only is not None and not any(name.startswith(o) for o in a.only):
-                continue
-            if a.missing and find_record(cfg, results) is not None:
-                continue
-            h = train(cfg, profile="full", progress=False, live=False)
-            print(h.summary(), flush=True)
-            print(f"wrote {save_record(h, results)}", flush=True)
-        return 0
+        return _record(a, settings)
     if a.command == "compare":
-        from .records import compare
+        from .runs import compare
         problems = compare(a.retrained, tolerance=a.tolerance, require_all=not a.allow_missing)
         print("\n".join(problems) if problems else "all retrained runs agree with the recorded ones")
         return 1 if problems else 0
     if a.command == "data":
         from .data import find_data, load_fashion_mnist
-        folder = find_data(download=True)
+        folder = find_data(settings.data_dir, download=True)
         d = load_fashion_mnist(folder)
         print(f"Fashion-MNIST verified in {folder}: {len(d.train_labels):,} training and "
               f"{len(d.test_labels):,} test images")
         return 0
     if a.command == "bench":
-        from .bench import ablation, benchmark
-        if a.ablation:
-            ablation(a.epochs or 3, a.variants, device=a.device, limit=a.limit, resize=a.resize, out=a.out)
-        else:
-            benchmark(a.epochs or 10, a.reference_epochs, device=a.device, limit=a.limit,
-                      resize=a.resize, speed=Speed(compile=a.compile), out=a.out)
-        return 0
+        return _bench(a, settings)
     return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    if a.traceback:
+        return _dispatch(a)
+    try:
+        return _dispatch(a)
+    except (ValueError, OSError, RuntimeError) as e:  # the package's errors name the problem and the fix
+        print(f"error: {e}\n(run with --traceback for the details)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,15 +9,18 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 
-from .models import BlockSpec, _kernels, feature_size
+from .models import feature_size
 
 
 def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
-    """Loss, train accuracy and test accuracy per epoch for one or more History objects."""
-    from .train import History
-    if isinstance(histories, History):
+    """Loss, train accuracy and test accuracy per epoch for one or more runs.
+
+    A run is anything with `.epochs` (rows of epoch, loss, train_acc, test_acc) and, when no labels
+    are given, `.label`: a History of vggbook.runs, for one.
+    """
+    if hasattr(histories, "epochs"):
         histories = [histories]
-    labels = labels or [_label(h) for h in histories]
+    labels = labels or [h.label for h in histories]
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
     for h, label in zip(histories, labels):
@@ -35,35 +38,36 @@ def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
     return axes
 
 
-def _label(h) -> str:
-    """The configuration that actually ran (after the profile's caps), and the profile unless full."""
-    from .train import TrainConfig
-    label = TrainConfig(**(h.run_config or h.config)).label()
-    return label if h.profile == "full" else f"{label} [{h.profile}]"
-
-
 class LiveCurves:
-    """Redraws the learning curves in a notebook after every epoch (one figure, updated in place)."""
+    """An `on_epoch` callback that draws the learning curves after every epoch, in place.
 
-    def __init__(self, epochs: int):
+    Give it to `vggbook.train.fit` (or `runs.run`/`runs.train`) in a notebook:
+    `fit(..., on_epoch=LiveCurves(num_epochs))`. The figure appears at the first finished epoch.
+    """
+
+    def __init__(self, num_epochs: int, label: str = "run"):
+        self.num_epochs, self.label, self.handle = num_epochs, label, None
+        self.epochs: list[dict] = []  # the rows seen so far, as plot_history reads them
+
+    def __call__(self, row: dict) -> None:
         from IPython.display import display
-        self.fig, self.axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
-        self.epochs = epochs
-        self.handle = display(self.fig, display_id=True)
-
-    def update(self, history) -> None:
+        from matplotlib.figure import Figure
+        self.epochs.append(row)
+        if self.handle is None:  # a Figure outside pyplot: the notebook shows it only through the handle
+            self.fig = Figure(figsize=(9, 3.2), constrained_layout=True)
+            self.axes = self.fig.subplots(1, 2)
         for ax in self.axes:
             ax.clear()
-        plot_history(history, ["run"], axes=self.axes)
+        plot_history(self, [self.label], axes=self.axes)
         for ax in self.axes:
-            ax.set_xlim(0.5, self.epochs + 0.5)
-        self.handle.update(self.fig)
+            ax.set_xlim(0.5, self.num_epochs + 0.5)
+        if self.handle is None:
+            self.handle = display(self.fig, display_id=True)
+        else:
+            self.handle.update(self.fig)
 
-    def close(self) -> None:
-        plt.close(self.fig)
 
-
-def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, in_channels: int = 1,
+def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_channels: int = 1,
                       fc=(4096, 4096, 10), ax=None, title: str | None = None, ref_channels: int = 512):
     """Every layer as a box: height to scale of its feature map's side, width to scale of its channels.
 
@@ -90,7 +94,8 @@ def plot_architecture(conv_arch: Sequence[BlockSpec], input_size: int = 224, *, 
     box(0.08, side * scale_h, "#dddddd", f"input {in_channels}×{side}×{side}")
     for i, (num_convs, channels) in enumerate(conv_arch, start=1):
         start = x
-        for k in _kernels(num_convs, i):
+        kernels = (3,) * num_convs if isinstance(num_convs, int) else num_convs
+        for k in kernels:
             box(max(channels ** 0.5 * scale_w, 0.05), side * scale_h, "#4c72b0", f"conv{k}×{k}-{channels}")
         side //= 2
         box(0.06, side * scale_h, "#999999")

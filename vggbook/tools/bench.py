@@ -4,7 +4,7 @@ Both train the narrow VGG-11 on Fashion-MNIST at 224 px (or `--resize`) with the
 hyperparameters (SGD, lr 0.05, batch 128, Xavier init) in one process on the same device:
 - reference: `d2l.load_data_fashion_mnist(128, resize=224)` (PIL resize in DataLoader workers) and
   `d2l.train_ch6` (fp32, a host sync every batch);
-- fast: `vggbook.train.train` (data on the device, bf16, channels_last, one sync per epoch).
+- fast: `vggbook.runs.train` (data on the device, bf16, channels_last, one sync per epoch).
 Run it with `python -m vggbook bench`; it prints a table and writes a JSON file.
 
 `python -m vggbook bench --ablation` measures instead what each switch of the fast path buys: the
@@ -23,10 +23,11 @@ from pathlib import Path
 
 import torch
 
-from . import data as data_mod
-from .models import VGG11_ARCH, narrow, vgg
-from .profiles import PROFILES
-from .train import Speed, TrainConfig, default_device, device_name, train
+from .. import data as data_mod
+from ..models import VGG11_ARCH, narrow, vgg
+from ..runs import PROFILES, TrainConfig, train
+from ..runs.trainer import default_device, device_name
+from ..speed import Speed
 
 
 def _steady(epoch_s: list[float]) -> float:
@@ -40,7 +41,7 @@ def _sync(device: torch.device) -> None:
 
 
 def run_reference(epochs: int, *, device: torch.device, limit: int | None = None, resize: int = 224,
-                  seed: int = 0) -> dict:
+                  seed: int = 0, data_dir: str | os.PathLike | None = None) -> dict:
     """d2l's own loader and train_ch6; per-epoch times taken where train_ch6 evaluates each epoch."""
     if limit is not None and limit < 5 * 128:
         raise ValueError(f"limit={limit} is too small for the reference: d2l.train_ch6 needs at least 5 "
@@ -49,7 +50,7 @@ def run_reference(epochs: int, *, device: torch.device, limit: int | None = None
     matplotlib.use("Agg")
     from d2l import torch as d2l
 
-    data_mod.prepare_d2l("../data")  # where d2l looks, relative to the working directory
+    data_mod.prepare_d2l("../data", data_dir)  # where d2l looks, relative to the working directory
     torch.manual_seed(seed)
     t0 = time.perf_counter()
     train_iter, test_iter = d2l.load_data_fashion_mnist(128, resize=resize)
@@ -95,16 +96,16 @@ def run_reference(epochs: int, *, device: torch.device, limit: int | None = None
 
 
 def run_fast(epochs: int, *, device: torch.device, limit: int | None = None, resize: int = 224,
-             speed: Speed = Speed()) -> dict:
+             speed: Speed = Speed(), data_dir: str | os.PathLike | None = None) -> dict:
     cfg = TrainConfig(epochs=epochs, resize=resize, train_limit=limit, test_limit=limit)
     _sync(device)
     t0 = time.perf_counter()
-    h = train(cfg, profile=PROFILES["full"], device=device, speed=speed, progress=False, live=False)
+    h = train(cfg, profile=PROFILES["full"], device=device, speed=speed, progress=False, data_dir=data_dir)
     _sync(device)
     wall = time.perf_counter() - t0
     epoch_s = [e["seconds"] for e in h.epochs]
     steady = _steady(epoch_s)
-    name = "fast (vggbook.train: data on device, bf16, channels_last, 1 sync/epoch)"
+    name = "fast (vggbook.runs.train: data on device, bf16, channels_last, 1 sync/epoch)"
     if speed.label():
         name = f"fast with {speed.label()}"
     return {"name": name, "speed": speed.label() or "defaults", "epochs_run": epochs,
@@ -123,12 +124,12 @@ def estimate_wall(r: dict, epochs: int) -> float:
 
 def benchmark(epochs: int = 10, reference_epochs: int | None = None, *, device: str | None = None,
               limit: int | None = None, resize: int = 224, speed: Speed = Speed(),
-              out: str | os.PathLike | None = None) -> dict:
+              out: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None) -> dict:
     """Run both paths; return (and optionally write) the result with the wall-time ratio."""
     dev = torch.device(device) if device else default_device()
     ref_epochs = reference_epochs or epochs
-    ref = run_reference(ref_epochs, device=dev, limit=limit, resize=resize)
-    fast = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=speed)
+    ref = run_reference(ref_epochs, device=dev, limit=limit, resize=resize, data_dir=data_dir)
+    fast = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=speed, data_dir=data_dir)
     ref_wall = estimate_wall(ref, epochs)
     result = {
         "device": device_name(dev), "torch_version": torch.__version__,
@@ -180,7 +181,8 @@ DEFAULT_VARIANTS = ("fast", "fp32", "nchw", "sync", "compile", "cudagraphs")
 
 
 def ablation(epochs: int = 3, variants=DEFAULT_VARIANTS, *, device: str | None = None,
-             limit: int | None = None, resize: int = 224, out: str | os.PathLike | None = None) -> dict:
+             limit: int | None = None, resize: int = 224, out: str | os.PathLike | None = None,
+             data_dir: str | os.PathLike | None = None) -> dict:
     """Train the fast path once per variant (one Speed switch changed), side by side in this process."""
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -192,7 +194,8 @@ def ablation(epochs: int = 3, variants=DEFAULT_VARIANTS, *, device: str | None =
     torch.zeros(1, device=dev)  # create the CUDA context before the first variant's clock starts
     rows = {}
     for name in variants:
-        rows[name] = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=VARIANTS[name])
+        rows[name] = run_fast(epochs, device=dev, limit=limit, resize=resize, speed=VARIANTS[name],
+                              data_dir=data_dir)
         rows[name].pop("history")
         print(f"{name}: {rows[name]['steady_epoch_s']:.2f} s per steady epoch", flush=True)
     result = {"device": device_name(dev), "torch_version": torch.__version__,

@@ -1,7 +1,7 @@
 """Every training run the notebooks show, as data: the recorded full runs must cover exactly these."""
 from __future__ import annotations
 
-from .train import TrainConfig
+from .config import TrainConfig
 
 # 04_training: the chapter's narrow VGG-11 at 224 px, and d2l's AlexNet for the comparison.
 CHAPTER = TrainConfig()

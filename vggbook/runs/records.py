@@ -1,23 +1,18 @@
-"""Recorded full-profile GPU runs (JSON files in vggbook/results/) and `run`, which the notebooks call.
+"""Recorded full-profile GPU runs (JSON files in vggbook/results/): find, save, and compare with.
 
-`run(cfg)` returns the recorded run for exactly this configuration when one exists, and trains
-otherwise, or when asked to (`retrain=True` or VGGBOOK_RETRAIN=1). The recorded files ship inside the
-package, so a Colab install has them too. With VGGBOOK_RUNS_DIR set, every run that `run` trains is
-also written there, so that `compare` can check what the notebooks retrained against the records, and
-a run of the same configuration and profile already there is reused rather than trained again.
+The recorded files ship inside the package, so a Colab install has them too. `compare` checks runs
+retrained on a GPU (the GPU job) against them.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from .profiles import get_profile, retrain_requested
-from .train import History, TrainConfig, train
+from .config import TrainConfig
+from .history import History
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-RUNS_DIR_VAR = "VGGBOOK_RUNS_DIR"
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
 
 def record_name(cfg: TrainConfig) -> str:
@@ -25,6 +20,11 @@ def record_name(cfg: TrainConfig) -> str:
     digest = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
     width = "" if cfg.arch == "alexnet" else f"-r{cfg.ratio}"
     return f"{cfg.arch}{width}-{cfg.resize or 28}px-e{cfg.epochs}-{digest}.json"
+
+
+def is_full_gpu_run(h: History) -> bool:
+    """A finished run with the full profile on a CUDA GPU: the only kind the book records or compares."""
+    return h.profile == "full" and not h.interrupted and h.device.startswith(("NVIDIA", "cuda"))
 
 
 def find_record(cfg: TrainConfig, results_dir: Path = RESULTS_DIR) -> History | None:
@@ -42,11 +42,6 @@ def find_record(cfg: TrainConfig, results_dir: Path = RESULTS_DIR) -> History | 
 def all_records(results_dir: Path = RESULTS_DIR) -> list[History]:
     """Every training run recorded in `results_dir` (benchmark*.json files hold benchmarks, not runs)."""
     return [History.load(p) for p in sorted(results_dir.glob("*.json")) if not p.name.startswith("benchmark")]
-
-
-def is_full_gpu_run(h: History) -> bool:
-    """A finished run with the full profile on a CUDA GPU: the only kind the book records or compares."""
-    return h.profile == "full" and not h.interrupted and h.device.startswith(("NVIDIA", "cuda"))
 
 
 def save_record(history: History, results_dir: Path = RESULTS_DIR) -> Path:
@@ -89,34 +84,3 @@ def compare(retrained_dir: Path, results_dir: Path = RESULTS_DIR, *, tolerance: 
             if record_name(cfg) not in seen:
                 problems.append(f"{cfg.label()}: recorded, but not retrained in {retrained_dir}")
     return problems
-
-
-def run(cfg: TrainConfig = TrainConfig(), *, retrain: bool | None = None, verbose: bool = True,
-        **train_kwargs) -> History:
-    """The recorded full run of `cfg` if there is one (and no retraining is asked), else a new run."""
-    if not retrain_requested(retrain):
-        h = find_record(cfg)
-        if h is not None:
-            if verbose:
-                print(f"Loaded the recorded run ({h.profile} profile on {h.device}, {h.date[:10]}); "
-                      f"set RETRAIN = True or VGGBOOK_RETRAIN=1 to train.\n{h.summary()}")
-            return h
-    runs_dir = os.environ.get(RUNS_DIR_VAR)
-    if runs_dir:
-        # A configuration two notebooks train (the chapter's run is also in the resolution sweep) is
-        # trained once per job: a finished run of the same profile already in the folder is reused.
-        earlier = Path(runs_dir) / record_name(cfg)
-        if earlier.exists():
-            h = History.load(earlier)
-            if h.profile == get_profile(train_kwargs.get("profile")).name and not h.interrupted:
-                if verbose:
-                    print(f"Reused the run already trained in {runs_dir} ({RUNS_DIR_VAR}).\n{h.summary()}")
-                return h
-    h = train(cfg, **train_kwargs)
-    if verbose:
-        print(h.summary())
-    if runs_dir:
-        path = h.save(Path(runs_dir) / record_name(cfg))
-        if verbose:
-            print(f"saved to {path} ({RUNS_DIR_VAR})")
-    return h
