@@ -38,7 +38,7 @@ CLASSES_ZH = ("T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬�
 HOW_TO_GET = (
     "Three ways to get Fashion-MNIST:\n"
     f"  1. point VGGBOOK_DATA at a folder holding the four archives (train-images-idx3-ubyte.gz, ...),\n"
-    "     e.g. export VGGBOOK_DATA=../shared/data;\n"
+    "     e.g. export VGGBOOK_DATA=$HOME/datasets/fashion-mnist;\n"
     "  2. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist;\n"
     "  3. with internet access, call vggbook.data.find_data(download=True) (torchvision downloads it).")
 
