@@ -93,17 +93,73 @@ def test_corrupt_content_names_file_and_checksum(copy_dir):
     assert str(p) in str(e.value)
 
 
-def test_missing_data_names_every_place_and_three_ways(tmp_path, monkeypatch):
+@pytest.fixture
+def nowhere(tmp_path, monkeypatch):
+    """No data in any of the usual places; the cache in tmp_path/cache."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "no-debian")
-    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "no-cache")
+    monkeypatch.setattr(data, "CACHE_DIR", tmp_path / "cache" / "data")
     monkeypatch.setattr(data, "_project_dirs", lambda: [tmp_path / "data"])
+    return tmp_path
+
+
+def test_missing_data_names_every_place_and_three_ways(nowhere):
     with pytest.raises(DataNotFoundError) as e:
-        data.find_data(tmp_path / "arg")
+        data.find_data()
     msg = str(e.value)
-    for place in ("arg", "data", "no-debian", "no-cache"):
-        assert str(tmp_path / place) in msg
-    assert "VGGBOOK_DATA" in msg and "apt-get install dataset-fashion-mnist" in msg and "download" in msg
+    for place in ("data", "no-debian", "cache/data"):
+        assert str(nowhere / place) in msg
+    assert "VGGBOOK_DATA" in msg and "apt-get install dataset-fashion-mnist" in msg and "python -m vggbook data" in msg
+    assert "../shared" not in msg
+
+
+def test_a_named_folder_without_the_data_is_an_error_not_skipped(nowhere, copy_dir, monkeypatch):
+    monkeypatch.setattr(data, "_project_dirs", lambda: [copy_dir])  # data elsewhere: still an error
+    with pytest.raises(DataNotFoundError, match="the folder you named, .*arg .*does not hold Fashion-MNIST") as e:
+        data.find_data(nowhere / "arg")
+    assert "unset VGGBOOK_DATA" in str(e.value)
+    assert data.find_data() == copy_dir
+
+
+@pytest.fixture
+def local_mirror(tmp_path):
+    """A web server on the loopback address serving the four archives, as the download's mirror."""
+    import functools
+    import http.server
+    import threading
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in FILES:
+        shutil.copy(_source() / f"{name}.gz", site / f"{name}.gz")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_download_into_the_cache_when_nothing_is_local(nowhere, local_mirror, monkeypatch):
+    from torchvision.datasets import FashionMNIST
+    monkeypatch.setattr(FashionMNIST, "mirrors", [local_mirror])
+    folder = data.find_data(download=True)
+    assert folder == data.CACHE_DIR / "FashionMNIST" / "raw"
+    assert len(data.load_fashion_mnist(download=False).train_labels) == 60000  # now found locally
+    leftovers = [p.name for p in data.CACHE_DIR.parent.iterdir() if p.name != data.CACHE_DIR.name]
+    assert leftovers == []  # the download's temporary folder is gone
+
+
+def test_offline_download_fails_clearly_and_leaves_nothing(nowhere, monkeypatch):
+    import socket
+    from torchvision.datasets import FashionMNIST
+    with socket.socket() as s:  # a port on the loopback address where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{port}/"])
+    with pytest.raises(DataNotFoundError, match=r"(?s)download into .* failed .*offline") as e:
+        data.load_fashion_mnist()
+    assert "apt-get install dataset-fashion-mnist" in str(e.value)
+    assert not (nowhere / "cache").exists() or list((nowhere / "cache").rglob("*")) == []
 
 
 def test_prepare_d2l_is_atomic_and_offline(tmp_path, monkeypatch, settings):

@@ -18,6 +18,12 @@ def learned(fmnist):
     return train(cfg, profile="full", device="cpu", data=fmnist, progress=False)
 
 
+def _as_gpu_run(h: History) -> History:
+    """The CPU run dressed as a full GPU run, for the record-keeping tests."""
+    return History.from_dict({**h.to_dict(), "profile": "full", "device": "NVIDIA test GPU",
+                              "peak_memory_bytes": 2**30})
+
+
 def test_smoke_training_lowers_loss(learned):
     losses = [e["loss"] for e in learned.epochs]
     assert len(losses) == 3 and losses[-1] < losses[0] - 0.2
@@ -87,7 +93,7 @@ def test_interrupt_returns_history_so_far(fmnist):
 
 def test_run_loads_a_record_for_its_exact_config(tmp_path, monkeypatch, learned):
     cfg = TrainConfig(**learned.config)
-    fake = History.from_dict({**learned.to_dict(), "profile": "full", "device": "NVIDIA test GPU"})
+    fake = _as_gpu_run(learned)
     monkeypatch.setattr(records, "RESULTS_DIR", tmp_path)
     records.save_record(fake, tmp_path)
     got = records.find_record(cfg, tmp_path)
@@ -109,7 +115,7 @@ def test_cli_train_writes_history(tmp_path, monkeypatch):
 
 def test_compare_flags_runs_that_disagree(tmp_path, learned):
     rec, new = tmp_path / "rec", tmp_path / "new"
-    gpu = History.from_dict({**learned.to_dict(), "profile": "full", "device": "NVIDIA test GPU"})
+    gpu = _as_gpu_run(learned)
     records.save_record(gpu, rec)
     assert records.compare(rec, rec) == []
     worse = History.from_dict(gpu.to_dict())
@@ -122,7 +128,7 @@ def test_compare_flags_runs_that_disagree(tmp_path, learned):
 
 def test_compare_needs_full_gpu_runs_of_every_record(tmp_path, learned):
     rec, new = tmp_path / "rec", tmp_path / "new"
-    gpu = History.from_dict({**learned.to_dict(), "profile": "full", "device": "NVIDIA test GPU"})
+    gpu = _as_gpu_run(learned)
     records.save_record(gpu, rec)
     other = History.from_dict({**gpu.to_dict(), "config": {**gpu.config, "lr": 0.1}})
     records.save_record(other, rec)

@@ -6,14 +6,26 @@
 #   2. those retrained runs are compared with the recorded ones in vggbook/results/ (every recorded
 #      configuration retrained, final test accuracy within TOLERANCE, default 0.015).
 # One training pass in all. PY is the Python to use (default: the set-up's .venv/bin/python).
-# Prints the time each part took; exits non-zero when either part fails.
+# The runs folder must be new or empty, or hold only an earlier job's runs (it is marked by a file
+# .vggbook-gpu-job): nothing else in it is ever deleted. Prints the time each part took; exits
+# non-zero when either part fails.
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 OUT_DIR=${VGGBOOK_RUNS_DIR:-runs/retrained}
-rm -rf "$OUT_DIR"
+MARK=.vggbook-gpu-job
+"$PY" -c "import torch, sys; torch.cuda.is_available() or sys.exit('the GPU job needs a CUDA GPU: torch.cuda.is_available() is False here'); print(torch.cuda.get_device_name(), 'torch', torch.__version__)"
+if [ -d "$OUT_DIR" ] && [ -n "$(ls -A "$OUT_DIR")" ]; then
+  others=$(find "$OUT_DIR" -mindepth 1 ! -name '*.json' ! -name "$MARK" | head -n 3)
+  if [ ! -e "$OUT_DIR/$MARK" ] || [ -n "$others" ]; then
+    echo "error: $OUT_DIR is not empty and is not an earlier GPU job's runs folder${others:+ (it holds $others)}:" \
+         "nothing was deleted. Set VGGBOOK_RUNS_DIR to a new folder, or move this one away." >&2
+    exit 2
+  fi
+  find "$OUT_DIR" -maxdepth 1 -name '*.json' -delete   # an earlier job's runs, and only those
+fi
 mkdir -p "$OUT_DIR"
+touch "$OUT_DIR/$MARK"
 export VGGBOOK_PROFILE=full VGGBOOK_RETRAIN=1 VGGBOOK_RUNS_DIR=$OUT_DIR
-"$PY" -c "import torch; assert torch.cuda.is_available(), 'the GPU job needs a CUDA GPU: torch.cuda.is_available() is False here'; print(torch.cuda.get_device_name(), 'torch', torch.__version__)"
 start=$(date +%s)
 "$PY" -m pytest notebooks --nbval ${PYTEST_ARGS:-}   # nbval's other options: pyproject.toml
 echo "nbval (full profile, forced training): $(( $(date +%s) - start )) s"

@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--compile", default=None, choices=COMPILE_MODES,
                    help="torch.compile the model with this mode (the first epoch includes compiling)")
     t.add_argument("--out", type=Path, default=None, help="where to write the history JSON (a file name)")
+    t.add_argument("--yes", action="store_true", help="train even when it would take hours on a CPU")
 
     r = sub.add_parser("record", help="train every configuration the notebooks show (full profile, GPU) "
                                       "and write them to vggbook/results/")
@@ -79,24 +80,62 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _save(h, out: Path | None) -> None:
+    """Write a run to --out; a partial run (interrupted, diverged) never replaces a file already there."""
+    if out is None:
+        return
+    if not h.epochs:
+        print(f"no epoch finished: nothing written to {out}")
+        return
+    partial = "interrupted" if h.interrupted else "diverged" if h.diverged else ""
+    if partial and out.exists():
+        kept, out = out, out.with_name(f"{out.stem}.{partial}{out.suffix}")
+        print(f"{kept} already exists and is kept: the {partial} run goes to {out}")
+    print(f"wrote {h.save(out)}")
+
+
+def _check_time(cfg, profile: str, device: str | None, yes: bool) -> None:
+    """Refuse, before any work, a run that would take hours on this CPU, unless --yes."""
+    import torch
+    from .runs import get_profile
+    from .runs.trainer import estimate_cpu_seconds
+    on_cpu = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cpu")
+    if not on_cpu:
+        return
+    seconds = estimate_cpu_seconds(get_profile(profile).apply(cfg))
+    if seconds > 15 * 60 and not yes:
+        raise RuntimeError(
+            f"{cfg.label()} with the {profile} profile would take about {seconds / 3600:.1f} hours on this CPU "
+            f"(estimated from the speed of a 2-core CPU; no GPU is in use). Use --profile cpu (minutes), "
+            f"a CUDA GPU, or add --yes to train anyway")
+
 def _train(a, settings) -> int:
-    from .runs import TrainConfig, train
+    from .runs import TrainConfig, TrainingDiverged, train
     from .speed import Speed
     if a.out is not None and a.out.is_dir():  # say so before training, not after
         raise IsADirectoryError(f"--out {a.out} is a folder: give a file name, e.g. --out {a.out / 'run.json'}")
     cfg = TrainConfig(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr,
                       batch_size=a.batch_size)
-    h = train(cfg, profile=a.profile or settings.profile, device=a.device, data_dir=settings.data_dir,
-              speed=Speed(compile=a.compile))
+    profile = a.profile or settings.profile
+    _check_time(cfg, profile, a.device, a.yes)
+    try:
+        h = train(cfg, profile=profile, device=a.device, data_dir=settings.data_dir,
+                  speed=Speed(compile=a.compile))
+    except TrainingDiverged as e:
+        _save(e.history, a.out)
+        raise
     print(h.summary())
-    if a.out:
-        print(f"wrote {h.save(a.out)}")
+    _save(h, a.out)
     return 0 if not h.interrupted else 130
 
 
 def _record(a, settings) -> int:
+    import torch
     from .runs import all_configs, find_record, record_name, save_record, train
     from .runs.records import RESULTS_DIR
+    if not torch.cuda.is_available():  # at once, not after hours of training that cannot be saved
+        raise RuntimeError("record trains the full profile and saves only runs on a CUDA GPU, and this "
+                           "machine has none (torch.cuda.is_available() is False): run it on a GPU machine")
     results = a.results_dir or RESULTS_DIR
     for cfg in all_configs():
         name = record_name(cfg)

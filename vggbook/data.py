@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ HOW_TO_GET = (
     f"  1. point VGGBOOK_DATA at a folder holding the four archives (train-images-idx3-ubyte.gz, ...),\n"
     "     e.g. export VGGBOOK_DATA=$HOME/datasets/fashion-mnist;\n"
     "  2. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist;\n"
-    "  3. with internet access, call vggbook.data.find_data(download=True) (torchvision downloads it).")
+    "  3. with internet access, run `python -m vggbook data` (torchvision downloads it into\n"
+    f"     {CACHE_DIR}).")
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -72,13 +74,11 @@ def _complete(folder: Path) -> bool:
 
 
 def search_path(root: str | os.PathLike | None = None) -> list[Path]:
-    """The folders looked in, in order (before any download)."""
-    places: list[Path] = []
+    """The folders looked in, in order (before any download): `root` alone when it is given."""
     if root is not None:
-        places.append(Path(root))
-    places += _project_dirs() + [DEBIAN_DIR, CACHE_DIR]
+        return [Path(root).expanduser()]
     seen, out = set(), []
-    for p in places:
+    for p in _project_dirs() + [DEBIAN_DIR, CACHE_DIR]:
         key = str(p.expanduser().resolve())
         if key not in seen:
             seen.add(key)
@@ -87,25 +87,63 @@ def search_path(root: str | os.PathLike | None = None) -> list[Path]:
 
 
 def find_data(root: str | os.PathLike | None = None, *, download: bool = False) -> Path:
-    """The folder that holds all four Fashion-MNIST files, or DataNotFoundError naming every place looked."""
+    """The folder that holds all four Fashion-MNIST files.
+
+    With `root` (e.g. from VGGBOOK_DATA) only that folder is looked in: a folder you named that does
+    not hold the data is an error, not silently passed over. Without it, the usual places are looked
+    in, then (with `download=True`) torchvision downloads the data into ~/.cache/vggbook/data.
+    DataNotFoundError names every place looked and the ways to get the data.
+    """
     looked = []
     for place in search_path(root):
         for folder in _candidates(place):
             looked.append(folder)
             if _complete(folder):
                 return folder
-    if download:
-        try:
-            from torchvision.datasets import FashionMNIST
-            FashionMNIST(str(CACHE_DIR), train=True, download=True)
-            FashionMNIST(str(CACHE_DIR), train=False, download=True)
-            folder = CACHE_DIR / "FashionMNIST" / "raw"
-            if _complete(folder):
-                return folder
-            looked.append(folder)
-        except Exception as e:  # no network, a proxy, a server down: say so, then the ways out
-            raise DataNotFoundError(_not_found_message(looked, f"torchvision's download failed: {e}")) from e
-    raise DataNotFoundError(_not_found_message(looked, "download was not attempted (download=False)"))
+    if root is not None:
+        raise DataNotFoundError(
+            f"the folder you named, {root} (the argument, or VGGBOOK_DATA), does not hold Fashion-MNIST: "
+            f"looked for the four files {', '.join(FILES)} (.gz or unpacked) in\n"
+            + "\n".join(f"  - {p}" for p in looked)
+            + "\nFix the path, or unset VGGBOOK_DATA to search the usual places.\n" + HOW_TO_GET)
+    if not download:
+        raise DataNotFoundError(_not_found_message(looked, "download was not attempted (download=False)"))
+    try:
+        return _download(CACHE_DIR)
+    except Exception as e:  # no network, a proxy, a server down: say so, then the ways out
+        raise DataNotFoundError(_not_found_message(
+            looked,
+            f"torchvision's download into {CACHE_DIR} failed ({type(e).__name__}: {e}); "
+            f"this machine may be offline")) from None
+
+
+def _download(cache: Path) -> Path:
+    """torchvision's download into a fresh folder beside `cache`, moved into place only when complete.
+
+    A failed or interrupted download leaves nothing behind: no empty folders, no partial files.
+    """
+    from torchvision.datasets import FashionMNIST
+
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    made_parent = not cache.exists()
+    tmp = Path(tempfile.mkdtemp(dir=cache.parent, prefix=f".{cache.name}.download."))
+    try:
+        FashionMNIST(str(tmp), train=True, download=True)
+        FashionMNIST(str(tmp), train=False, download=True)
+        raw = tmp / "FashionMNIST" / "raw"
+        for name in FILES:  # verify before anything is moved into the cache
+            read_verified(_file_in(raw, name))
+        dest = cache / "FashionMNIST" / "raw"
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in FILES:
+            os.replace(_file_in(raw, name), dest / _file_in(raw, name).name)
+        return dest
+    except BaseException:
+        if made_parent and cache.exists() and not any(cache.rglob("*")):
+            shutil.rmtree(cache, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _not_found_message(looked: list[Path], download_note: str) -> str:
@@ -151,22 +189,23 @@ class FashionMNIST:
     folder: Path
 
 
-def load_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = False) -> FashionMNIST:
-    """Find, verify and load Fashion-MNIST (about 1 s; 55 MB of uint8 in memory)."""
+def load_fashion_mnist(root: str | os.PathLike | None = None, *, download: bool = True) -> FashionMNIST:
+    """Find (or, online, download), verify and load Fashion-MNIST (about 1 s; 55 MB of uint8 in memory)."""
     folder = find_data(root, download=download)
     t = {name: _parse_idx(read_verified(_file_in(folder, name))) for name in FILES}
     return FashionMNIST(t["train-images-idx3-ubyte"], t["train-labels-idx1-ubyte"].long(),
                         t["t10k-images-idx3-ubyte"], t["t10k-labels-idx1-ubyte"].long(), folder)
 
 
-def prepare_d2l(root: str | os.PathLike = "../data", source: str | os.PathLike | None = None) -> Path:
-    """Make `d2l.load_data_fashion_mnist` work offline.
+def prepare_d2l(root: str | os.PathLike, source: str | os.PathLike | None = None) -> Path:
+    """Make `d2l.load_data_fashion_mnist` work offline: write the unpacked files (55 MB) under `root`.
 
-    d2l reads `root` ('../data' relative to the working directory) through torchvision, which finds
+    d2l always reads '../data' relative to the working directory, through torchvision, which finds
     the unpacked files in root/FashionMNIST/raw/ and then skips its download. This writes them there,
-    verified, each through a temporary file and a rename, so an interrupted call leaves no half file.
+    verified, each through a temporary file and a rename, so an interrupted call leaves no half file;
+    files already there and intact are kept. `root` has no default: say where the 55 MB go.
     """
-    src = find_data(source)
+    src = find_data(source, download=True)
     dest = Path(root) / "FashionMNIST" / "raw"
     dest.mkdir(parents=True, exist_ok=True)
     for name, (md5, _) in FILES.items():

@@ -10,7 +10,12 @@ Which profile a notebook or the CLI uses is decided in settings.py (VGGBOOK_PROF
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, replace
+
+ARCHS = ("vgg11", "vgg13", "vgg16", "vgg19", "vgg11-lrn", "vgg16-1x1", "A", "A-LRN", "B", "C", "D", "E",
+         "alexnet")
+SCHEDULES = ("constant", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,33 @@ class TrainConfig:
     seed: int = 0
     train_limit: int | None = None   # use only this many training images (None: all 60,000)
     test_limit: int | None = None    # use only this many test images (None: all 10,000)
+
+    def __post_init__(self):
+        """One check for every way a configuration is made (notebooks, CLI, records): fail early, say the fix."""
+        def whole(name, value, low=1, none_ok=False):
+            if value is None and none_ok:
+                return
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be a whole number >= {low}{' or None' if none_ok else ''}, "
+                                 f"got {value!r}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
+        whole("ratio", self.ratio)
+        whole("resize", self.resize, none_ok=True)
+        whole("epochs", self.epochs)
+        whole("batch_size", self.batch_size)
+        whole("train_limit", self.train_limit, none_ok=True)
+        whole("test_limit", self.test_limit, none_ok=True)
+        for name in ("lr", "momentum", "weight_decay", "label_smoothing"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.lr == 0:
+            raise ValueError("lr must be positive (the chapter's is 0.05), got 0")
+        if self.label_smoothing >= 1:
+            raise ValueError(f"label_smoothing must be below 1, got {self.label_smoothing}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}: use one of {', '.join(SCHEDULES)}")
 
     def label(self) -> str:
         """A short readable name, e.g. 'vgg11/4 @224px, 10 ep'."""

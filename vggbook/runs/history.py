@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -33,6 +35,17 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
     return path
 
 
+class RecordError(ValueError):
+    """A run file that cannot be used: not JSON, the wrong fields, or figures that do not add up."""
+
+
+# The fields a run file must have, and their JSON types.
+_SCHEMA = {"config": dict, "run_config": dict, "profile": str, "device": str, "torch_version": str,
+           "date": str, "epochs": list}
+_EPOCH = {"epoch": int, "loss": (int, float), "train_acc": (int, float), "test_acc": (int, float),
+          "seconds": (int, float)}
+
+
 @dataclass
 class History:
     """What a training run did, per epoch, and where and how it ran. Saves to and loads from JSON."""
@@ -49,6 +62,8 @@ class History:
     interrupted: bool = False
     source: str = "trained"            # 'trained' now, or 'recorded' (loaded from a JSON file)
     speed: dict = field(default_factory=dict)          # the Speed settings the run used
+    diverged: bool = False             # stopped because the loss became NaN or infinite
+    digest: str = ""                   # recorded runs: SHA-256 of the content, so an edit shows
 
     @property
     def final(self) -> dict:
@@ -89,10 +104,18 @@ class History:
                 + (f" | {tweaks}" if tweaks else ""))
         if not f:
             return head + "\nno epoch finished" + (" | INTERRUPTED" if self.interrupted else "")
+        stuck = at_chance(self)
+        warning = ""
+        if stuck == len(self.epochs):
+            warning = (f"\nWARNING: the run never left chance level (10 classes: loss ~ ln 10 = 2.30, accuracy "
+                       f"~ 0.1) in {stuck} epoch(s). The learning rate may be too high for this network "
+                       f"(the chapter's is 0.05), or the network too deep for plain SGD without batch norm.")
+        elif stuck:
+            warning = f"\nnote: the first {stuck} epoch(s) stayed at chance level before the network began to learn."
         return (head + f"\nloss {f['loss']:.3f}, train acc {f['train_acc']:.3f}, test acc {f['test_acc']:.3f}"
                 f" | {self.seconds:.1f} s for {len(self.epochs)} epochs, "
                 f"{self.images_per_second:,.0f} images/s | peak GPU memory {mem}"
-                + (" | INTERRUPTED" if self.interrupted else ""))
+                + (" | INTERRUPTED" if self.interrupted else "") + warning)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -105,6 +128,74 @@ class History:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
+    def content_digest(self) -> str:
+        """SHA-256 of what the run measured (everything but `digest` and `source`)."""
+        d = {k: v for k, v in self.to_dict().items() if k not in ("digest", "source")}
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
     @classmethod
     def load(cls, path: str | os.PathLike) -> "History":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a run file; RecordError naming the file if it is not a run history."""
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise RecordError(f"{path} is not a JSON run history ({e}): restore it from git "
+                              f"(git checkout -- {path}) or delete it") from None
+        problems = check_schema(d)
+        if problems:
+            raise RecordError(f"{path} is not a run history of this version: {'; '.join(problems)}. "
+                              f"Restore it from git or delete it")
+        try:
+            TrainConfig(**d["config"]), TrainConfig(**d["run_config"])
+        except (TypeError, ValueError) as e:
+            raise RecordError(f"{path} holds a configuration this version cannot run: {e}. Restore it "
+                              f"from git (git checkout -- {path}) or delete it") from None
+        return cls.from_dict(d)
+
+
+def at_chance(h: History, classes: int = 10) -> int:
+    """How many epochs, from the first, stayed at chance level: test accuracy below 2/classes.
+
+    A plain VGG that never learns (too high a learning rate, or too deep for SGD without batch norm)
+    sits at loss ~ ln(classes) and accuracy ~ 1/classes; this counts those epochs.
+    """
+    n = 0
+    for e in h.epochs:
+        if e["test_acc"] >= 2 / classes:
+            break
+        n += 1
+    return n
+
+
+def check_schema(d) -> list[str]:
+    """What is wrong with the fields of a run file's JSON (empty: nothing)."""
+    if not isinstance(d, dict):
+        return [f"expected a JSON object, found {type(d).__name__}"]
+    problems = [f"'{k}' is missing" if k not in d else f"'{k}' should be {t.__name__}"
+                for k, t in _SCHEMA.items() if not isinstance(d.get(k), t)]
+    for i, e in enumerate(d.get("epochs") or [], start=1):
+        if not isinstance(e, dict) or any(not isinstance(e.get(k), t) or isinstance(e.get(k), bool)
+                                          for k, t in _EPOCH.items()):
+            problems.append(f"epoch row {i} should have {', '.join(_EPOCH)} as numbers")
+            break
+    for k in ("peak_memory_bytes",):
+        if d.get(k) is not None and not isinstance(d.get(k), int):
+            problems.append(f"'{k}' should be a whole number or null")
+    return problems
+
+
+def check_figures(h: History) -> list[str]:
+    """Figures of a finished run that do not add up (empty: they do)."""
+    problems = []
+    epochs = [e["epoch"] for e in h.epochs]
+    if epochs != list(range(1, len(epochs) + 1)):
+        problems.append(f"epochs are numbered {epochs}, not 1..{len(epochs)}")
+    if not h.interrupted and not h.diverged and len(epochs) != h.run_config.get("epochs"):
+        problems.append(f"{len(epochs)} epochs recorded for a finished run of {h.run_config.get('epochs')}")
+    for e in h.epochs:
+        if not all(0 <= e[k] <= 1 for k in ("train_acc", "test_acc")):
+            problems.append(f"epoch {e['epoch']}: accuracies outside [0, 1]")
+        if not (math.isfinite(e["loss"]) and e["loss"] >= 0) or not e["seconds"] > 0:
+            problems.append(f"epoch {e['epoch']}: loss {e['loss']} or seconds {e['seconds']} impossible")
+    return problems

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from .config import TrainConfig
-from .history import History
+from .history import History, RecordError, check_figures
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 
@@ -27,14 +27,46 @@ def is_full_gpu_run(h: History) -> bool:
     return h.profile == "full" and not h.interrupted and h.device.startswith(("NVIDIA", "cuda"))
 
 
+def record_problems(h: History) -> list[str]:
+    """Why a run cannot be shown as a recorded run of the book (empty: it can)."""
+    problems = []
+    if not is_full_gpu_run(h):
+        problems.append(f"it is a{' n interrupted' if h.interrupted else ''} {h.profile}-profile run on "
+                        f"{h.device}, and the book records only finished full-profile runs on a CUDA GPU")
+    if h.diverged:
+        problems.append("its loss diverged")
+    problems += check_figures(h)
+    if h.run_config != h.config:
+        problems.append("the configuration run differs from the one asked for")
+    cfg = TrainConfig(**h.config)
+    expected = (cfg.train_limit or 60_000, cfg.test_limit or 10_000)
+    if (h.train_images, h.test_images) != expected:
+        problems.append(f"it saw {h.train_images:,}/{h.test_images:,} train/test images, not {expected[0]:,}/{expected[1]:,}")
+    if not h.peak_memory_bytes or h.peak_memory_bytes <= 0:
+        problems.append("it has no peak GPU memory")
+    if h.digest != h.content_digest():
+        problems.append("its content does not match its digest (it was changed after it was recorded)"
+                        if h.digest else "it has no digest")
+    return problems
+
+
 def find_record(cfg: TrainConfig, results_dir: Path = RESULTS_DIR) -> History | None:
-    """The recorded run whose requested configuration equals `cfg`, or None."""
+    """The recorded run whose requested configuration equals `cfg`, or None if there is none.
+
+    A record that exists but cannot be trusted (not JSON, a wrong schema, an edited, interrupted or
+    smoke-profile run, figures that do not add up) raises RecordError naming the file and the fix.
+    """
     path = results_dir / record_name(cfg)
     if not path.is_file():
         return None
     h = History.load(path)
-    if h.config != cfg.to_dict():  # a renamed or hand-edited file: do not trust it
-        return None
+    problems = record_problems(h)
+    if h.config != cfg.to_dict():
+        problems.insert(0, f"it records {TrainConfig(**h.config).label()}, not {cfg.label()}")
+    if problems:
+        raise RecordError(f"{path} cannot be shown as the recorded run: {'; '.join(problems)}. Restore it "
+                          f"(git checkout -- {path}) or record it again on a GPU "
+                          f"(python -m vggbook record --only {path.stem})")
     h.source = "recorded"
     return h
 
@@ -45,9 +77,11 @@ def all_records(results_dir: Path = RESULTS_DIR) -> list[History]:
 
 
 def save_record(history: History, results_dir: Path = RESULTS_DIR) -> Path:
-    if not is_full_gpu_run(history):
+    if not is_full_gpu_run(history) or history.diverged:
         raise ValueError("only finished full-profile GPU runs are recorded for the book, got "
-                         f"profile={history.profile}, device={history.device}, interrupted={history.interrupted}")
+                         f"profile={history.profile}, device={history.device}, interrupted={history.interrupted}"
+                         f"{', diverged' if history.diverged else ''}")
+    history.digest = history.content_digest()
     return history.save(results_dir / record_name(TrainConfig(**history.config)))
 
 

@@ -11,9 +11,12 @@ and retraining was not asked for, else a new run under the settings' profile.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import platform
+import signal
+import threading
 from pathlib import Path
 
 import torch
@@ -50,6 +53,19 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+# Training speed of the chapter's narrow VGG-11 on a 2-core x86 CPU (fp32, this book's measurement):
+# about 25 images/s at 224 px and 200 at 96 px, roughly in proportion to the number of pixels.
+CPU_IMAGES_PER_S_224 = 25.0
+
+
+def estimate_cpu_seconds(cfg: TrainConfig, threads: int | None = None) -> float:
+    """A rough time for training `cfg` on this CPU, scaled from the 2-core measurement above."""
+    side = cfg.resize or 28
+    rate = CPU_IMAGES_PER_S_224 * (224 / side) ** 2 * max(threads or torch.get_num_threads(), 1) / 2
+    images = (cfg.train_limit or 60_000) + (cfg.test_limit or 10_000) / 3  # evaluation: forward only
+    return cfg.epochs * images / rate
+
+
 def make_model(cfg: TrainConfig) -> torch.nn.Sequential:
     """The network `cfg` names, with d2l's Xavier initialisation (seeded by cfg.seed)."""
     torch.manual_seed(cfg.seed)
@@ -75,6 +91,26 @@ def _lower_lr(lr: float) -> str:
     if not math.isfinite(lr) or lr <= 0:
         return "lr=0.05 (the chapter's; the learning rate must be a positive number)"
     return f"lr={min(lr / 10, 0.05):g}"
+
+
+@contextlib.contextmanager
+def interruptible():
+    """SIGTERM (kill, timeout, a job scheduler) stops training as Ctrl-C does: one path for both.
+
+    Inside, SIGTERM raises KeyboardInterrupt, so the run ends with its history so far; the previous
+    handler is restored on exit. Outside the main thread signals cannot be caught, and nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Progress:
@@ -110,6 +146,7 @@ def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainC
                desc=cfg.label(), leave=True)
 
     def diverged(where: str) -> TrainingDiverged:
+        history.diverged = True
         return TrainingDiverged(
             f"the training loss became NaN or infinite {where} (lr={cfg.lr:g}): the run was stopped. "
             f"Try a lower learning rate, e.g. {_lower_lr(cfg.lr)}, or batch norm. The "
@@ -127,16 +164,17 @@ def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainC
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     try:
-        with accelerated(net, device, speed) as model:
+        with interruptible(), accelerated(net, device, speed) as model:
             optimizer, scheduler = make_optimizer(cfg, net, len(train_iter))
             loss = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
             fit(model, _Progress(train_iter, bar), test_iter, cfg.epochs, optimizer, loss=loss,
                 scheduler=scheduler, on_epoch=record)
     except FloatingPointError as e:
         raise diverged(f"in epoch {len(history.epochs) + 1} of {cfg.epochs} ({e})") from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         history.interrupted = True
-        print(f"Interrupted after {len(history.epochs)} finished epoch(s); returning the history so far.")
+        why = f" by {e}" if str(e) else ""
+        print(f"Interrupted{why} after {len(history.epochs)} finished epoch(s); returning the history so far.")
     except torch.cuda.OutOfMemoryError as e:
         del e  # free the frames that hold the failed step's tensors before emptying the cache
         torch.cuda.empty_cache()
@@ -169,7 +207,8 @@ def train(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile = "full",
                      progress=progress, on_epoch=on_epoch)
 
 
-def run(cfg: TrainConfig, settings: Settings, *, verbose: bool = True, **train_kwargs) -> History:
+def run(cfg: TrainConfig, settings: Settings, *, verbose: bool = True, allow_slow: bool = False,
+        **train_kwargs) -> History:
     """The recorded full run of `cfg` if there is one and `settings` do not ask to retrain, else a new run.
 
     A new run uses the settings' profile and data folder; with `settings.runs_dir` it is also written
@@ -191,7 +230,15 @@ def run(cfg: TrainConfig, settings: Settings, *, verbose: bool = True, **train_k
                 print(f"Reused the run already trained in {settings.runs_dir} (VGGBOOK_RUNS_DIR).\n{h.summary()}")
             return h
     train_kwargs.setdefault("data_dir", settings.data_dir)
-    h = train(cfg, profile=settings.profile, **train_kwargs)
+    profile = settings.profile
+    device = torch.device(train_kwargs.get("device") or default_device())
+    if device.type == "cpu" and profile == "full" and not allow_slow:
+        hours = estimate_cpu_seconds(cfg) / 3600
+        if hours > 0.25:
+            print(f"WARNING: the full profile would take about {hours:.1f} hours on this CPU; training with "
+                  f"the cpu profile instead (pass allow_slow=True to run(), or use a GPU).")
+            profile = "cpu"
+    h = train(cfg, profile=profile, **train_kwargs)
     if verbose:
         print(h.summary())
     if earlier is not None:
