@@ -15,6 +15,7 @@ TINY = TrainConfig(resize=32, epochs=1, train_limit=256, test_limit=256)
 def test_speed_label_names_what_differs_from_the_fast_path():
     assert Speed().label() == ""
     assert Speed(bf16=False, compile="reduce-overhead").label() == "fp32, compile=reduce-overhead"
+    assert Speed(precision="fp16").label() == "fp16"
     with pytest.raises(ValueError, match="unknown compile mode 'fast'.*reduce-overhead"):
         Speed(compile="fast")
 
@@ -100,3 +101,46 @@ def test_cli_bench_rejects_an_unknown_compile_mode(capsys):
     with pytest.raises(SystemExit):
         main(["bench", "--compile", "fastest"])
     assert "invalid choice: 'fastest'" in capsys.readouterr().err
+
+
+def test_precision_follows_the_gpu(monkeypatch):
+    """bf16 from compute capability 8.0 (A100, H100), fp16 below (T4, V100, GTX 1660 Ti), fp32 on a CPU."""
+    from vggbook.speed import precision_for
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what a T4 answers
+    for capability, expected in (((7, 5), "fp16"), ((7, 0), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
+        assert precision_for(cuda) == expected
+    assert precision_for(cuda, Speed(precision="fp32")) == "fp32"  # overridable
+    assert precision_for(cuda, Speed(precision="bf16")) == "bf16"
+    assert precision_for(torch.device("cpu"), Speed(precision="fp16")) == "fp32"
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        Speed(precision="fp8")
+
+
+def test_history_records_the_precision_used(fmnist):
+    h = train(TINY, profile="full", device="cpu", data=fmnist, progress=False)
+    assert h.speed["precision"] == "fp32"
+
+
+def test_gradient_scaling_changes_the_gradient_not_the_step():
+    """The fp16 path's wrappers: logits unchanged, gradients scaled, the optimizer step the same."""
+    from vggbook.speed import Autocast, ScaledOptimizer
+    torch.manual_seed(0)
+    plain_net = torch.nn.Linear(8, 4)
+    scaled_net = torch.nn.Linear(8, 4)
+    scaled_net.load_state_dict(plain_net.state_dict())
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    plain = Autocast(plain_net, "cpu", torch.bfloat16)
+    scaled = Autocast(scaled_net, "cpu", torch.bfloat16, scaler)
+    X, y = torch.randn(16, 8), torch.randint(0, 4, (16,))
+    out_plain, out_scaled = plain(X), scaled(X)
+    assert torch.equal(out_plain, out_scaled) and out_scaled.dtype == torch.float32
+    torch.nn.functional.cross_entropy(out_plain, y).backward()
+    torch.nn.functional.cross_entropy(out_scaled, y).backward()
+    assert torch.allclose(scaled_net.weight.grad, 1024 * plain_net.weight.grad)
+    sgd_plain = torch.optim.SGD(plain_net.parameters(), lr=0.1)
+    sgd_scaled = ScaledOptimizer(torch.optim.SGD(scaled_net.parameters(), lr=0.1), scaler)
+    sgd_plain.step()
+    sgd_scaled.step()
+    assert torch.allclose(plain_net.weight, scaled_net.weight, atol=1e-6)

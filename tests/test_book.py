@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", "05_exercises"]
-PAGES = ["book/intro", "book/summary", "book/performance", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
+PAGES = ["book/intro", "book/summary", "book/performance", "book/glossary", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
 pytestmark = pytest.mark.book
@@ -55,3 +55,22 @@ def test_bibliography(build):
     text = (html / "book" / "references.html").read_text(encoding="utf-8")
     for author in ("Simonyan", "Zhang", "Krizhevsky", "Xiao", "Glorot", "Ioffe"):
         assert author in text, f"{author} is missing from the references"
+
+
+@pytest.mark.parametrize("term,page", [("卷积", "notebooks/01_vgg_block"), ("感受野", "notebooks/01_vgg_block"),
+                                       ("汇聚层", "notebooks/02_vgg_network"), ("迭代周期", "notebooks/04_training"),
+                                       ("术语表", "book/glossary")])
+def test_chinese_search_finds_the_books_terms(build, term, page):
+    """The search index holds Chinese words (split by jieba), so searching 卷积 or 感受野 finds pages."""
+    import json
+    _, html = build
+    text = (html / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    docs = index["docnames"]
+    hits = set()
+    for where in ("terms", "titleterms"):
+        found = index[where].get(term)
+        if found is None:
+            continue
+        hits.update(docs[i] for i in ([found] if isinstance(found, int) else found))
+    assert page in hits, f"searching {term!r} does not find {page} (found: {sorted(hits)})"

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .speed import COMPILE_MODES
+from .speed import COMPILE_MODES, PRECISIONS
 
 
 def _positive(kind: str):
@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     t.add_argument("--compile", default=None, choices=COMPILE_MODES,
                    help="torch.compile the model with this mode (the first epoch includes compiling)")
+    t.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 on GPUs that have it (compute capability >= 8.0), fp16 with a "
+                        "gradient scaler on older GPUs, fp32 on a CPU")
     t.add_argument("--out", type=Path, default=None, help="where to write the history JSON (a file name)")
     t.add_argument("--yes", action="store_true", help="train even when it would take hours on a CPU")
 
@@ -50,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--missing", action="store_true", help="skip configurations already recorded")
     r.add_argument("--results-dir", type=Path, default=None,
                    help="write here instead of vggbook/results/ (e.g. to compare a retrained set)")
+    r.add_argument("--cpu", action="store_true",
+                   help="record the book's CPU runs instead (cpu profile on this CPU, into vggbook/results/cpu/; "
+                        "about 8 minutes each on 2 cores)")
 
     c = sub.add_parser("compare", help="check retrained runs against the recorded ones")
     c.add_argument("retrained", type=Path, help="folder of result JSON files, from `record --results-dir` "
@@ -74,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--ablation", action="store_true",
                    help="instead: the fast path once per variant of its speed switches, side by side")
     b.add_argument("--variants", nargs="+", default=None, metavar="VARIANT",
-                   help="with --ablation: fast fp32 nchw no-cudnn-benchmark sync compile cudagraphs autotune "
-                        "(default: fast fp32 nchw sync compile cudagraphs)")
+                   help="with --ablation: fast fp32 fp16 nchw no-cudnn-benchmark sync compile cudagraphs "
+                        "autotune (default: fast fp32 fp16 nchw sync compile cudagraphs)")
     b.add_argument("--out", type=Path, default=None)
     return p
 
@@ -120,7 +126,7 @@ def _train(a, settings) -> int:
     _check_time(cfg, profile, a.device, a.yes)
     try:
         h = train(cfg, profile=profile, device=a.device, data_dir=settings.data_dir,
-                  speed=Speed(compile=a.compile))
+                  speed=Speed(compile=a.compile, precision=a.precision))
     except TrainingDiverged as e:
         _save(e.history, a.out)
         raise
@@ -131,21 +137,27 @@ def _train(a, settings) -> int:
 
 def _record(a, settings) -> int:
     import torch
-    from .runs import all_configs, find_record, record_name, save_record, train
-    from .runs.records import RESULTS_DIR
-    if not torch.cuda.is_available():  # at once, not after hours of training that cannot be saved
-        raise RuntimeError("record trains the full profile and saves only runs on a CUDA GPU, and this "
-                           "machine has none (torch.cuda.is_available() is False): run it on a GPU machine")
-    results = a.results_dir or RESULTS_DIR
-    for cfg in all_configs():
+    from .runs import CPU_RECORDED, all_configs, find_record, record_name, save_record, train
+    from .runs.records import CPU_RESULTS_DIR, RESULTS_DIR
+    if a.cpu:
+        kind, profile, device, configs = "cpu", "cpu", "cpu", CPU_RECORDED
+        results = a.results_dir or CPU_RESULTS_DIR
+    else:
+        if not torch.cuda.is_available():  # at once, not after hours of training that cannot be saved
+            raise RuntimeError("record trains the full profile and saves only runs on a CUDA GPU, and this "
+                               "machine has none (torch.cuda.is_available() is False): run it on a GPU "
+                               "machine, or record the CPU runs with `record --cpu`")
+        kind, profile, device, configs = "gpu", "full", None, all_configs()
+        results = a.results_dir or RESULTS_DIR
+    for cfg in configs:
         name = record_name(cfg)
         if a.only is not None and not any(name.startswith(o) for o in a.only):
             continue
-        if a.missing and find_record(cfg, results) is not None:
+        if a.missing and find_record(cfg, results, kind=kind) is not None:
             continue
-        h = train(cfg, profile="full", data_dir=settings.data_dir, progress=False)
+        h = train(cfg, profile=profile, device=device, data_dir=settings.data_dir, progress=False)
         print(h.summary(), flush=True)
-        print(f"wrote {save_record(h, results)}", flush=True)
+        print(f"wrote {save_record(h, results, kind=kind)}", flush=True)
     return 0
 
 

@@ -1,40 +1,54 @@
-"""Figures: learning curves (also live while training), the architecture drawn to scale, comparisons.
+"""Figures: learning curves (also live while training), the architecture drawn to scale.
 
-Figure text is in English, as in d2l-zh's own plots ('train loss', 'test acc'), so it renders with
-matplotlib's default fonts everywhere (Colab included) without a CJK font.
+Figure text is in English, as in d2l-zh's own plots ('train loss', 'test acc'): matplotlib's default
+font has no Chinese characters, and Colab has no CJK font installed, so Chinese labels would turn
+into empty boxes there. The book's captions and prose say in Chinese what each figure shows.
+`use_book_style()` sets font sizes that stay readable when the book scales a figure down to a
+column (about 700 px) or a phone screen (about 400 px).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 
 from .models import feature_size
 
+BOOK_STYLE = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11,
+              "ytick.labelsize": 11, "legend.fontsize": 11, "lines.linewidth": 2, "lines.markersize": 5,
+              "figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3}
+
+
+def use_book_style() -> None:
+    """Larger fonts and lines for every figure that follows (matplotlib's rcParams)."""
+    plt.rcParams.update(BOOK_STYLE)
+
 
 def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
-    """Loss, train accuracy and test accuracy per epoch for one or more runs.
+    """Training loss (top) and train/test accuracy (bottom) per epoch for one or more runs.
 
     A run is anything with `.epochs` (rows of epoch, loss, train_acc, test_acc) and, when no labels
-    are given, `.label`: a History of vggbook.runs, for one.
+    are given, `.label`: a History of vggbook.runs, for one. One colour per run; in the accuracy
+    panel solid lines are test accuracy and dashed lines train accuracy.
     """
     if hasattr(histories, "epochs"):
         histories = [histories]
     labels = labels or [h.label for h in histories]
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+        _, axes = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True, constrained_layout=True)
     for h, label in zip(histories, labels):
         ep = [e["epoch"] for e in h.epochs]
-        line, = axes[0].plot(ep, [e["loss"] for e in h.epochs], marker="o", ms=3, label=label)
-        axes[1].plot(ep, [e["train_acc"] for e in h.epochs], ls="--", color=line.get_color(),
-                     label=f"{label} (train)")
-        axes[1].plot(ep, [e["test_acc"] for e in h.epochs], marker="o", ms=3, color=line.get_color(),
-                     label=f"{label} (test)")
-    axes[0].set(xlabel="epoch", ylabel="train loss (cross-entropy)", title="loss")
-    axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+        line, = axes[0].plot(ep, [e["loss"] for e in h.epochs], marker="o", label=label)
+        axes[1].plot(ep, [e["train_acc"] for e in h.epochs], ls="--", color=line.get_color())
+        axes[1].plot(ep, [e["test_acc"] for e in h.epochs], marker="o", color=line.get_color(), label=label)
+    axes[0].set(ylabel="train loss", title="loss (cross-entropy)")
+    axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy: test (solid), train (dashed)")
+    axes[0].legend()
+    axes[1].legend(handles=[Line2D([], [], color="gray", marker="o", label="test"),
+                            Line2D([], [], color="gray", ls="--", label="train")], loc="lower right")
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
     return axes
 
 
@@ -54,8 +68,8 @@ class LiveCurves:
         from matplotlib.figure import Figure
         self.epochs.append(row)
         if self.handle is None:  # a Figure outside pyplot: the notebook shows it only through the handle
-            self.fig = Figure(figsize=(9, 3.2), constrained_layout=True)
-            self.axes = self.fig.subplots(1, 2)
+            self.fig = Figure(figsize=(6.4, 6.4), constrained_layout=True)
+            self.axes = self.fig.subplots(2, 1, sharex=True)
         for ax in self.axes:
             ax.clear()
         plot_history(self, [self.label], axes=self.axes)

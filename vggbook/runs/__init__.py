@@ -9,13 +9,14 @@ Machinery, not the lesson: the notebooks call `run(cfg, settings)` and read the 
   trainer.py      train(cfg) -> History around the chapter's fit; run(cfg, settings)
 """
 from .config import PROFILES, Profile, TrainConfig, get_profile
-from .experiments import ALEXNET, CHAPTER, DEPTH, IMPROVED, RES_96, SWEEP, SWEEP_SIZES, all_configs
-from .history import History
+from .experiments import (ALEXNET, CHAPTER, CPU_RECORDED, DEPTH, DEPTH_BN, IMPROVED, RES_96, SWEEP, SWEEP_SIZES,
+                          all_configs)
+from .history import History, at_chance
 from .records import compare, find_record, record_name, save_record
 from .settings import Settings
 from .trainer import OutOfMemory, TrainingDiverged, make_model, run, train, train_net
 
-__all__ = ["ALEXNET", "CHAPTER", "DEPTH", "IMPROVED", "PROFILES", "RES_96", "SWEEP", "SWEEP_SIZES",
-           "History", "OutOfMemory", "Profile", "Settings", "TrainConfig", "TrainingDiverged",
+__all__ = ["ALEXNET", "CHAPTER", "CPU_RECORDED", "DEPTH_BN", "DEPTH", "IMPROVED", "PROFILES", "RES_96", "SWEEP", "SWEEP_SIZES",
+           "History", "OutOfMemory", "at_chance", "Profile", "Settings", "TrainConfig", "TrainingDiverged",
            "all_configs", "compare", "find_record", "get_profile", "make_model", "record_name", "run",
            "save_record", "train", "train_net"]

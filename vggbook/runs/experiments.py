@@ -20,6 +20,14 @@ IMPROVED = TrainConfig(batch_norm=True, momentum=0.9, weight_decay=5e-4, schedul
                        lr=0.1, augment=True, label_smoothing=0.1)
 
 
+# Exercise 4's remedy for the deep plain nets' plateau: the same VGG-16 and recipe, plus batch norm.
+DEPTH_BN = TrainConfig(arch="vgg16", resize=96, batch_norm=True)
+
+# Recorded also as CPU runs (cpu profile, results/cpu/): what a reader without a GPU can run in
+# minutes. The chapter's VGG-11, and for exercise 4 VGG-16 without and with batch norm.
+CPU_RECORDED = (CHAPTER, DEPTH[2], DEPTH_BN)
+
+
 def all_configs() -> list[TrainConfig]:
     """Every distinct configuration above, in the order the book shows them."""
     out: list[TrainConfig] = []

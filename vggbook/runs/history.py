@@ -155,14 +155,15 @@ class History:
 
 
 def at_chance(h: History, classes: int = 10) -> int:
-    """How many epochs, from the first, stayed at chance level: test accuracy below 2/classes.
+    """How many epochs, from the first, stayed at chance level.
 
-    A plain VGG that never learns (too high a learning rate, or too deep for SGD without batch norm)
-    sits at loss ~ ln(classes) and accuracy ~ 1/classes; this counts those epochs.
+    A plain VGG that has not started to learn (too high a learning rate, or too deep for SGD without
+    batch norm) sits at test accuracy ~ 1/classes and training loss ~ ln(classes): an epoch counts as
+    at chance while its test accuracy is below 2/classes or its loss above 0.9 ln(classes).
     """
     n = 0
     for e in h.epochs:
-        if e["test_acc"] >= 2 / classes:
+        if e["test_acc"] >= 2 / classes and e["loss"] <= 0.9 * math.log(classes):
             break
         n += 1
     return n

@@ -23,7 +23,7 @@ import torch
 
 from .. import data as data_mod
 from .. import loader, variants
-from ..speed import Speed, accelerated
+from ..speed import Speed, accelerated, precision_for
 from ..train import fit, init_weights
 from .config import Profile, TrainConfig, get_profile
 from .history import History
@@ -141,7 +141,7 @@ def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainC
                       torch_version=torch.__version__,
                       date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                       train_images=len(train_iter.labels), test_images=len(test_iter.labels),
-                      speed=speed.to_dict())
+                      speed={**speed.to_dict(), "precision": precision_for(device, speed)})
     bar = tqdm(total=cfg.epochs * len(train_iter), unit="batch", disable=not progress,
                desc=cfg.label(), leave=True)
 
@@ -164,8 +164,8 @@ def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainC
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     try:
-        with interruptible(), accelerated(net, device, speed) as model:
-            optimizer, scheduler = make_optimizer(cfg, net, len(train_iter))
+        optimizer, scheduler = make_optimizer(cfg, net, len(train_iter))
+        with interruptible(), accelerated(net, optimizer, device, speed) as (model, optimizer):
             loss = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
             fit(model, _Progress(train_iter, bar), test_iter, cfg.epochs, optimizer, loss=loss,
                 scheduler=scheduler, on_epoch=record)

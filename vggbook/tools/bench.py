@@ -169,7 +169,8 @@ def format_result(r: dict) -> str:
 # The switches `--ablation` tries, each one change from the fast path's defaults.
 VARIANTS = {
     "fast": Speed(),
-    "fp32": Speed(bf16=False),
+    "fp32": Speed(precision="fp32"),
+    "fp16": Speed(precision="fp16"),
     "nchw": Speed(channels_last=False),
     "no-cudnn-benchmark": Speed(cudnn_benchmark=False),
     "sync": Speed(sync_every_batch=True),
@@ -177,7 +178,7 @@ VARIANTS = {
     "cudagraphs": Speed(compile="reduce-overhead"),
     "autotune": Speed(compile="max-autotune-no-cudagraphs"),
 }
-DEFAULT_VARIANTS = ("fast", "fp32", "nchw", "sync", "compile", "cudagraphs")
+DEFAULT_VARIANTS = ("fast", "fp32", "fp16", "nchw", "sync", "compile", "cudagraphs")
 
 
 def ablation(epochs: int = 3, variants=DEFAULT_VARIANTS, *, device: str | None = None,

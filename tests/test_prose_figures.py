@@ -1,0 +1,59 @@
+"""Figures quoted in the prose of 04 and 05 are the recorded runs' and the code's, to the digit shown.
+
+If a record is re-made or the code changes, this fails until the sentence that quotes the figure is
+updated: a number in the text can not silently drift away from its source.
+"""
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from vggbook import anatomy
+from vggbook.models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg
+from vggbook.runs import ALEXNET, CHAPTER, DEPTH, IMPROVED, at_chance, find_record
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _markdown(name: str) -> str:
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def _median(h) -> float:
+    return statistics.median(e["seconds"] for e in h.epochs)
+
+
+def _figures_04() -> list[str]:
+    vgg_run, alex = find_record(CHAPTER), find_record(ALEXNET)
+    narrow_vgg = vgg(narrow(VGG11_ARCH, 4))
+    return [
+        f"{vgg_run.test_acc:.4f}", f"{alex.test_acc:.4f}", f"{vgg_run.test_acc - alex.test_acc:.3f}",
+        f"{vgg_run.seconds:.1f} 秒", f"{alex.seconds:.1f} 秒", f"{vgg_run.seconds / alex.seconds:.2f} 倍",
+        f"{_median(vgg_run) / _median(alex):.2f} 倍", f"{vgg_run.peak_memory_gib:.2f} GiB 对 {alex.peak_memory_gib:.2f} GiB",
+        f"{vgg_run.peak_memory_bytes / alex.peak_memory_bytes:.2f} 倍", f"{3940 / 2460:.2f} 倍",
+        f"测试精度为 {vgg_run.test_acc:.3f}",
+        f"{count_parameters(narrow_vgg) // 10_000} 万对 {count_parameters(alexnet()) // 10_000} 万",
+        f"{anatomy.forward_flops(narrow_vgg) / 1e9:.2f} 对 {anatomy.forward_flops(alexnet()) / 1e9:.2f} GFLOPs",
+    ]
+
+
+def _figures_05() -> list[str]:
+    depth = {cfg.arch: find_record(cfg) for cfg in DEPTH}
+    chapter, improved = find_record(CHAPTER), find_record(IMPROVED)
+    return [
+        f"{depth['vgg11'].test_acc:.3f} 和 {depth['vgg13'].test_acc:.3f}",
+        f"{depth['vgg16'].test_acc:.3f} 和 {depth['vgg19'].test_acc:.3f}",
+        f"VGG-16 的前 {at_chance(depth['vgg16'])} 个、VGG-19 的前 {at_chance(depth['vgg19'])} 个",
+        "、".join(f"{_median(depth[a]):.2f}" for a in ("vgg13", "vgg16", "vgg19")),
+        f"{_median(depth['vgg11']):.2f} 对 {_median(depth['vgg13']):.2f} 秒",
+        f"训练损失（{improved.final['loss']:.2f}）反而高于本章配方（{chapter.final['loss']:.2f}）",
+    ]
+
+
+@pytest.mark.parametrize("name,figures", [("04_training", _figures_04), ("05_exercises", _figures_05)])
+def test_prose_quotes_the_records(name, figures):
+    text = _markdown(name)
+    missing = [f for f in figures() if f not in text]
+    assert not missing, f"{name}: the prose does not quote these figures of the records/code: {missing}"
