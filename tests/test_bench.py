@@ -144,3 +144,16 @@ def test_gradient_scaling_changes_the_gradient_not_the_step():
     sgd_plain.step()
     sgd_scaled.step()
     assert torch.allclose(plain_net.weight, scaled_net.weight, atol=1e-6)
+
+
+def test_fresh_processes_yardstick_on_a_few_images(tmp_path, monkeypatch, settings):
+    """Each path in its own process, all epochs run, the ratio over the fast path's median."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # the reference's d2l loader reads ../data
+    out = tmp_path / "fresh.json"
+    r = bench.fresh(1, 2, device="cpu", limit=640, resize=32, out=out, data_dir=settings.data_dir)
+    assert [x["path"] for x in [r["reference"], *r["fast_runs"]]] == ["reference", "fast", "fast"]
+    assert all(x["epochs_run"] == 1 and x["process_wall_s"] > x["wall_s"] for x in [r["reference"], *r["fast_runs"]])
+    assert r["speedup_wall"] == pytest.approx(r["reference_wall_s"] / r["fast_wall_s_median"])
+    assert json.loads(out.read_text())["method"] == "fresh processes"

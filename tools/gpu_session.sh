@@ -7,6 +7,9 @@
 #   bash tools/gpu_session.sh [PART ...]          (default: job)
 #     job       tools/gpu_job.sh, as the workflow's gpu job runs it: nbval over every notebook with
 #               the full profile and forced training, then compare with the recorded runs (~7-8 min)
+#     yardstick python -m vggbook bench --fresh 2: the d2l reference for all 10 epochs once and the
+#               fast path twice, each in a fresh process timed from its start
+#               -> runs/gpu/benchmark-fresh.json                                            (~5 min)
 #     bench     python -m vggbook bench, the d2l reference for REF_EPOCHS epochs (default 2) and the
 #               fast path for 10, side by side -> runs/gpu/benchmark.json                   (~1.5 min)
 #     ablation  python -m vggbook bench --ablation, 3 epochs per variant, at 224 px and at 32 px
@@ -27,7 +30,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for p in "${@:-job}"; do  # a typo should not cost a device run
-  case $p in job|bench|ablation|record) ;; *) echo "unknown part '$p': use job, bench, ablation or record" >&2; exit 2 ;; esac
+  case $p in job|yardstick|bench|ablation|record) ;; *) echo "unknown part '$p': use job, yardstick, bench, ablation or record" >&2; exit 2 ;; esac
 done
 PY=${PY:-python3}
 log=runs/gpu
@@ -52,6 +55,8 @@ for p in "${@:-job}"; do
   case $p in
     job)      part job "${JOB_TIMEOUT:-560}" env PY="$PY" VGGBOOK_RUNS_DIR="$log/retrained" \
                 PYTEST_ARGS="--junitxml=$log/nbval.xml" bash tools/gpu_job.sh ;;
+    yardstick) part yardstick "${YARDSTICK_TIMEOUT:-540}" "$PY" -m vggbook bench --fresh "${REPEATS:-2}" \
+                --out "$log/benchmark-fresh.json" ${BENCH_ARGS:-} ;;
     bench)    part bench "${BENCH_TIMEOUT:-300}" "$PY" -m vggbook bench --reference-epochs "${REF_EPOCHS:-2}" \
                 --out "$log/benchmark.json" ${BENCH_ARGS:-} ;;
     ablation) for px in 224 32; do

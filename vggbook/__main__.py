@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="torch.compile the fast path with this mode (default: run it eagerly)")
     b.add_argument("--ablation", action="store_true",
                    help="instead: the fast path once per variant of its speed switches, side by side")
+    b.add_argument("--fresh", type=_positive("--fresh"), default=None, metavar="REPEATS",
+                   help="instead: the fair yardstick, the reference once and the fast path REPEATS times, "
+                        "each in a new process timed from its start (all epochs, nothing extrapolated)")
+    b.add_argument("--one", choices=["reference", "fast"], default=None, help=argparse.SUPPRESS)
     b.add_argument("--variants", nargs="+", default=None, metavar="VARIANT",
                    help="with --ablation: fast fp32 fp16 nchw no-cudnn-benchmark sync compile cudagraphs "
                         "autotune (default: fast fp32 fp16 nchw sync compile cudagraphs)")
@@ -163,8 +167,18 @@ def _record(a, settings) -> int:
 
 def _bench(a, settings) -> int:
     from .speed import Speed
-    from .tools.bench import DEFAULT_VARIANTS, ablation, benchmark
-    if a.ablation:
+    from .tools.bench import DEFAULT_VARIANTS, ablation, benchmark, fresh, run_one
+    if a.one:  # one path in this process, for `--fresh`
+        import json
+        r = run_one(a.one, a.epochs or 10, device=a.device, limit=a.limit, resize=a.resize,
+                    data_dir=settings.data_dir)
+        if a.out:
+            a.out.write_text(json.dumps(r, indent=1) + "\n")
+        return 0
+    if a.fresh:
+        fresh(a.epochs or 10, a.fresh, device=a.device, limit=a.limit, resize=a.resize, out=a.out,
+              data_dir=settings.data_dir)
+    elif a.ablation:
         ablation(a.epochs or 3, a.variants or DEFAULT_VARIANTS, device=a.device, limit=a.limit,
                  resize=a.resize, out=a.out, data_dir=settings.data_dir)
     else:

@@ -69,7 +69,8 @@ class TrainConfig:
         """A short readable name, e.g. 'vgg11/4 @224px, 10 ep'."""
         width = "" if self.arch == "alexnet" or self.ratio == 1 else f"/{self.ratio}"
         size = self.resize or 28
-        extra = " +recipe" if (self.batch_norm or self.momentum or self.augment or self.schedule != "constant") else ""
+        extra = " +recipe" if (self.momentum or self.weight_decay or self.augment or self.label_smoothing
+                               or self.schedule != "constant") else ""
         return f"{self.arch}{width}{'-bn' if self.batch_norm else ''} @{size}px, {self.epochs} ep{extra}"
 
     def to_dict(self) -> dict:

@@ -53,15 +53,18 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-# Training speed of the chapter's narrow VGG-11 on a 2-core x86 CPU (fp32, this book's measurement):
-# about 25 images/s at 224 px and 200 at 96 px, roughly in proportion to the number of pixels.
-CPU_IMAGES_PER_S_224 = 25.0
+# Training speed of the chapter's narrow VGG-11 on a 2-core x86 CPU (fp32, torch 2.14.1), measured
+# on 2026-11-28: images per second by image side, for estimating a run's time before it starts.
+CPU_IMAGES_PER_S = ((32, 720.0), (96, 193.0), (224, 23.4))
 
 
 def estimate_cpu_seconds(cfg: TrainConfig, threads: int | None = None) -> float:
-    """A rough time for training `cfg` on this CPU, scaled from the 2-core measurement above."""
+    """A rough time for training `cfg` on this CPU, interpolated from the 2-core measurements above."""
     side = cfg.resize or 28
-    rate = CPU_IMAGES_PER_S_224 * (224 / side) ** 2 * max(threads or torch.get_num_threads(), 1) / 2
+    (s0, r0), (s1, r1) = next(((a, b) for a, b in zip(CPU_IMAGES_PER_S, CPU_IMAGES_PER_S[1:])
+                               if side <= b[0]), CPU_IMAGES_PER_S[-2:])
+    rate = r0 * (r1 / r0) ** (math.log(side / s0) / math.log(s1 / s0))  # straight on log-log axes
+    rate *= max(threads or torch.get_num_threads(), 1) / 2
     images = (cfg.train_limit or 60_000) + (cfg.test_limit or 10_000) / 3  # evaluation: forward only
     return cfg.epochs * images / rate
 

@@ -221,3 +221,64 @@ def format_ablation(r: dict) -> str:
         lines.append(f"{name:20} {x['epoch_s'][0]:13.2f} {x['steady_epoch_s']:15.2f} "
                      f"{base / x['steady_epoch_s']:7.2f}x {mem:>9} {x['test_acc']:9.4f}")
     return "\n".join(lines)
+
+
+# ----- the fair yardstick: each path in a fresh process, timed from process start to its result -----
+def run_one(path: str, epochs: int, *, device: str | None = None, limit: int | None = None,
+            resize: int = 224, data_dir: str | os.PathLike | None = None) -> dict:
+    """One path ('reference' or 'fast') for all `epochs`, in this process; the CLI's `bench --one`."""
+    dev = torch.device(device) if device else default_device()
+    if path == "reference":
+        r = run_reference(epochs, device=dev, limit=limit, resize=resize, data_dir=data_dir)
+    elif path == "fast":
+        r = run_fast(epochs, device=dev, limit=limit, resize=resize, data_dir=data_dir)
+        r.pop("history")
+    else:
+        raise ValueError(f"unknown path {path!r}: use 'reference' or 'fast'")
+    return {**r, "path": path, "device": device_name(dev), "torch_version": torch.__version__}
+
+
+def fresh(epochs: int = 10, repeats: int = 2, *, device: str | None = None, limit: int | None = None,
+          resize: int = 224, out: str | os.PathLike | None = None,
+          data_dir: str | os.PathLike | None = None) -> dict:
+    """The reference once and the fast path `repeats` times, each in a new Python process.
+
+    Wall time runs from just before the process is started to its exit: interpreter and torch
+    import, CUDA context, data to the device, cuDNN autotuning, compilation or capture, every epoch
+    and the final evaluation are all in it, for both paths alike. The ratio is the reference's wall
+    time over the median of the fast path's.
+    """
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, path in enumerate(["reference"] + ["fast"] * repeats):
+            result = Path(tmp) / f"{i}-{path}.json"
+            cmd = [sys.executable, "-m", "vggbook", "bench", "--one", path, "--epochs", str(epochs),
+                   "--resize", str(resize), "--out", str(result)]
+            cmd += ["--device", device] if device else []
+            cmd += ["--limit", str(limit)] if limit else []
+            env = {**os.environ, **({"VGGBOOK_DATA": str(data_dir)} if data_dir else {})}
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+            wall = time.perf_counter() - t0
+            r = json.loads(result.read_text())
+            r["process_wall_s"] = wall
+            runs.append(r)
+            print(f"{path}: {wall:.1f} s from process start to exit, test acc {r['test_acc']:.4f}", flush=True)
+    ref, fast_runs = runs[0], runs[1:]
+    fast_median = statistics.median(r["process_wall_s"] for r in fast_runs)
+    summary = {"device": ref["device"], "torch_version": ref["torch_version"],
+               "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "method": "fresh processes", "epochs": epochs, "limit": limit, "resize": resize,
+               "reference": ref, "fast_runs": fast_runs,
+               "reference_wall_s": ref["process_wall_s"], "fast_wall_s_median": fast_median,
+               "speedup_wall": ref["process_wall_s"] / fast_median}
+    print(f"speed-up: {summary['speedup_wall']:.2f}x ({ref['process_wall_s']:.1f} s / median "
+          f"{fast_median:.1f} s of {repeats} fast runs)")
+    if out:
+        Path(out).write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
