@@ -138,7 +138,7 @@ def test_a_run_stuck_at_chance_says_so():
     h = History(config=cfg, run_config=cfg, profile="cpu", device="cpu", torch_version="x",
                 date="2026-01-01", epochs=rows, train_images=10, test_images=10)
     assert "never left chance level" in h.summary()
-    h.epochs[2]["test_acc"] = 0.6
+    h.epochs[2].update(test_acc=0.6, loss=1.0)
     assert "first 2 epoch(s) stayed at chance level" in h.summary()
 
 

@@ -41,8 +41,9 @@ def test_accelerated_restores_what_it_changes():
     from vggbook.speed import accelerated
     torch.backends.cudnn.benchmark = False
     net = torch.nn.Linear(2, 2)
-    with accelerated(net, torch.device("cpu"), Speed(sync_every_batch=True)) as model:
-        assert model is net and len(net._forward_pre_hooks) == 1
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    with accelerated(net, sgd, torch.device("cpu"), Speed(sync_every_batch=True)) as (model, opt):
+        assert model is net and opt is sgd and len(net._forward_pre_hooks) == 1
     assert torch.backends.cudnn.benchmark is False and len(net._forward_pre_hooks) == 0
 
 

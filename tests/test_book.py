@@ -57,7 +57,8 @@ def test_bibliography(build):
         assert author in text, f"{author} is missing from the references"
 
 
-@pytest.mark.parametrize("term,page", [("卷积", "notebooks/01_vgg_block"), ("感受野", "notebooks/01_vgg_block"),
+@pytest.mark.parametrize("term,page", [("卷积", "notebooks/02_vgg_network"), ("卷积层", "notebooks/01_vgg_block"),
+                                       ("感受野", "notebooks/01_vgg_block"),
                                        ("汇聚层", "notebooks/02_vgg_network"), ("迭代周期", "notebooks/04_training"),
                                        ("术语表", "book/glossary")])
 def test_chinese_search_finds_the_books_terms(build, term, page):

@@ -130,7 +130,8 @@ def test_compare_needs_full_gpu_runs_of_every_record(tmp_path, learned):
     rec, new = tmp_path / "rec", tmp_path / "new"
     gpu = _as_gpu_run(learned)
     records.save_record(gpu, rec)
-    other = History.from_dict({**gpu.to_dict(), "config": {**gpu.config, "lr": 0.1}})
+    other = History.from_dict({**gpu.to_dict(), "config": {**gpu.config, "lr": 0.1},
+                               "run_config": {**gpu.run_config, "lr": 0.1}})
     records.save_record(other, rec)
     learned.save(new / records.record_name(TrainConfig(**learned.config)))  # a CPU run, same config
     problems = records.compare(new, rec)

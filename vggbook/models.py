@@ -20,7 +20,8 @@ def vgg_block(num_convs, in_channels, out_channels):
     """num_convs x (3x3 conv with padding 1, ReLU), then a 2x2 max-pool with stride 2."""
     layers = []
     for _ in range(num_convs):
-        layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+        layers.append(nn.Conv2d(in_channels, out_channels,
+                                kernel_size=3, padding=1))
         layers.append(nn.ReLU())
         in_channels = out_channels
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
@@ -28,8 +29,9 @@ def vgg_block(num_convs, in_channels, out_channels):
 
 
 def vgg(conv_arch, *, in_channels=1, num_classes=10, input_size=224):
-    """The chapter's VGG: one vgg_block per (num_convs, out_channels), then three Linear layers."""
-    side = feature_size(conv_arch, input_size)  # d2l-zh writes 7 here: right at 224 px only
+    """The chapter's VGG: the vgg_blocks of conv_arch, then 3 Linear layers."""
+    # d2l-zh writes 7 here, which is right at 224 px only
+    side = feature_size(conv_arch, input_size)
     conv_blks = []
     for (num_convs, out_channels) in conv_arch:
         conv_blks.append(vgg_block(num_convs, in_channels, out_channels))

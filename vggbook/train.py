@@ -22,8 +22,8 @@ def init_weights(module: nn.Module) -> None:
         nn.init.xavier_uniform_(module.weight)
 
 
-def evaluate_accuracy(net: nn.Module, data_iter) -> torch.Tensor:
-    """The number of correct predictions on `data_iter`, as a tensor on the device (no host sync)."""
+def evaluate_accuracy(net, data_iter):
+    """Correct predictions on `data_iter`: a tensor on the device, no sync."""
     net.eval()
     correct = torch.zeros((), dtype=torch.int64, device=data_iter.device)
     with torch.no_grad():
@@ -53,21 +53,21 @@ class Timer:
         return self.begin.elapsed_time(self.end) / 1000
 
 
-def fit(net, train_iter, test_iter, num_epochs, optimizer, *, loss=None, scheduler=None,
-        on_epoch=None, check_every=50):
+def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
+        loss=None, scheduler=None, on_epoch=None, check_every=50):
     """Train `net` like d2l.train_ch6; return one dict of metrics per epoch.
 
-    `net` is already on the loaders' device (`train_iter.device`). `on_epoch(row)` is called after
-    every epoch (live curves, a progress bar, a record of the run); it may raise to stop training.
-    Every `check_every` batches the host looks at the running loss, so a loss that became NaN or
-    infinite stops the run within that many steps (FloatingPointError) instead of at the epoch's end.
+    `net` is on the loaders' device already. `on_epoch(row)` runs after every
+    epoch (live curves, a progress bar, a record of the run). A loss that
+    becomes NaN stops the run within `check_every` steps (FloatingPointError).
     """
     loss = loss or nn.CrossEntropyLoss()
     device, timer, rows = train_iter.device, Timer(train_iter.device), []
     for epoch in range(1, num_epochs + 1):
         timer.start()
         net.train()
-        loss_sum = torch.zeros((), device=device)                  # summed on the device...
+        # Summed on the device: the host does not wait inside the epoch.
+        loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
         for i, (X, y) in enumerate(train_iter, start=1):
             y_hat = net(X)
@@ -79,16 +79,20 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *, loss=None, schedul
                 scheduler.step()
             loss_sum += l.detach() * len(y)
             correct += (y_hat.argmax(dim=1) == y).sum()
-            if i % check_every == 0 and not torch.isfinite(loss_sum):  # a sync every check_every steps
-                raise FloatingPointError(f"the training loss became {loss_sum.item()} at step {i} of "
-                                         f"epoch {epoch}")
+            # A look at the loss every check_every steps (a host sync).
+            if i % check_every == 0 and not torch.isfinite(loss_sum):
+                raise FloatingPointError(
+                    f"the training loss became {loss_sum.item()} "
+                    f"at step {i} of epoch {epoch}")
         test_correct = evaluate_accuracy(net, test_iter)
+        # The one host-device sync point of the epoch: wait for the device
+        # (timer.stop), then read the three sums.
         seconds = timer.stop()
-        # ...and read once per epoch: the one host-device sync point of the epoch.
         loss_total, train_correct, test_total = torch.stack(
             [loss_sum, correct.float(), test_correct.float()]).tolist()
         n, m = len(train_iter.labels), len(test_iter.labels)
-        row = {"epoch": epoch, "loss": loss_total / n, "train_acc": train_correct / n,
+        row = {"epoch": epoch, "loss": loss_total / n,
+               "train_acc": train_correct / n,
                "test_acc": test_total / m, "seconds": seconds}
         rows.append(row)
         if on_epoch is not None:

@@ -55,8 +55,9 @@ def record_problems(h: History, kind: str = "gpu") -> list[str]:
     cfg = TrainConfig(**h.config)
     ran = PROFILES["full" if kind == "gpu" else "cpu"].apply(cfg)
     if h.run_config != ran.to_dict():
-        problems.append(f"the configuration run ({TrainConfig(**h.run_config).label()}) is not what the "
-                        f"{'full' if kind == 'gpu' else 'cpu'} profile runs ({ran.label()})")
+        differ = [k for k, v in ran.to_dict().items() if h.run_config.get(k) != v]
+        problems.append(f"the configuration run differs from what the {'full' if kind == 'gpu' else 'cpu'} "
+                        f"profile runs for it in {', '.join(differ)}")
     expected = (ran.train_limit or 60_000, ran.test_limit or 10_000)
     if (h.train_images, h.test_images) != expected:
         problems.append(f"it saw {h.train_images:,}/{h.test_images:,} train/test images, not {expected[0]:,}/{expected[1]:,}")

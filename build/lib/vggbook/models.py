@@ -1,0 +1,112 @@
+"""The chapter's code: the VGG block, the VGG network, and d2l's AlexNet to compare it with.
+
+`vgg_block` is d2l-zh's definition as it stands in the chapter 「使用块的网络 (VGG)」; `vgg` is the
+chapter's `vgg(conv_arch)` with one change: the first Linear layer's input size is computed from
+`input_size` instead of being written as `out_channels * 7 * 7` (which only holds at 224 px), so the
+same code runs at 224, 96 or 32 px. The paper's other configurations (VGG-13/16/19, LRN, 1x1 convs,
+batch norm) are built in `variants.py`, not here.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+# The chapter's VGG-11 (configuration A of the paper): (num_convs, out_channels) for 5 blocks.
+VGG11_ARCH = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
+
+
+def vgg_block(num_convs, in_channels, out_channels):
+    """num_convs x (3x3 conv with padding 1, ReLU), then a 2x2 max-pool with stride 2."""
+    layers = []
+    for _ in range(num_convs):
+        layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+        layers.append(nn.ReLU())
+        in_channels = out_channels
+    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
+
+
+def vgg(conv_arch, *, in_channels=1, num_classes=10, input_size=224):
+    """The chapter's VGG: one vgg_block per (num_convs, out_channels), then three Linear layers."""
+    side = feature_size(conv_arch, input_size)  # d2l-zh writes 7 here: right at 224 px only
+    conv_blks = []
+    for (num_convs, out_channels) in conv_arch:
+        conv_blks.append(vgg_block(num_convs, in_channels, out_channels))
+        in_channels = out_channels
+    return nn.Sequential(
+        *conv_blks, nn.Flatten(),
+        nn.Linear(out_channels * side * side, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, num_classes))
+
+
+def feature_size(conv_arch: Sequence[tuple], input_size: int = 224) -> int:
+    """Side of the last feature map; ValueError, naming the fix, for an arch or size that cannot work.
+
+    Each entry of `conv_arch` is (convs, out_channels), where convs is a number of 3x3 convs or, for
+    the paper's variants, a tuple of kernel sizes. Every block halves the side with its 2x2 pool.
+    """
+    if len(conv_arch) == 0:
+        raise ValueError("conv_arch is empty: a VGG network needs at least one block")
+    for i, (convs, out_channels) in enumerate(conv_arch, start=1):
+        count = convs if isinstance(convs, int) else len(convs)
+        if count < 1:
+            raise ValueError(f"block {i}: a VGG block needs at least one conv layer, got {convs!r}")
+        if out_channels < 1:
+            raise ValueError(f"block {i}: width must be positive, got {out_channels} "
+                             f"(a narrowing ratio larger than the width gives 0 channels)")
+    if input_size < 1:
+        raise ValueError(f"input size must be a positive number of pixels, got {input_size}")
+    n, side = len(conv_arch), input_size
+    for i in range(1, n + 1):
+        if side < 2:
+            raise ValueError(
+                f"block {i} of {n} receives a {side}x{side} feature map, and its 2x2 max-pool would "
+                f"shrink it to {side // 2}x{side // 2}. With {n} blocks the input must be at least "
+                f"{2 ** n}x{2 ** n} px (got {input_size}x{input_size}): resize the images to >= {2 ** n} "
+                f"or use fewer blocks.")
+        side //= 2
+    return side
+
+
+def narrow(conv_arch, ratio):
+    """Every block's width divided by `ratio`: the chapter's `small_conv_arch` with ratio = 4."""
+    if ratio < 1:
+        raise ValueError(f"ratio must be a positive integer, got {ratio}")
+    return [(pair[0], pair[1] // ratio) for pair in conv_arch]
+
+
+def _alexnet_side(s: int) -> int:
+    """Side of AlexNet's last feature map for an input side `s` (0: too small)."""
+    def out(s: int, k: int, stride: int = 1, pad: int = 0) -> int:
+        return (s + 2 * pad - k) // stride + 1 if s + 2 * pad >= k else 0
+    s = out(out(s, 11, 4, 1), 3, 2)   # conv 11x11/4, pool 3x3/2
+    s = out(s, 3, 2)                  # conv 5x5 keeps the size, pool 3x3/2
+    return out(s, 3, 2)               # three 3x3 convs keep it, pool 3x3/2
+
+
+def alexnet(*, in_channels: int = 1, num_classes: int = 10, input_size: int = 224) -> nn.Sequential:
+    """AlexNet as in d2l's chapter 「深度卷积神经网络 (AlexNet)」, for Fashion-MNIST at 224 px."""
+    side = _alexnet_side(input_size)
+    if side < 1:
+        smallest = next(s for s in range(1, 1000) if _alexnet_side(s) >= 1)
+        raise ValueError(f"AlexNet's stride-4 conv and three 3x3/2 pools need inputs of at least "
+                         f"{smallest}x{smallest} px, got {input_size}x{input_size}: resize the images "
+                         f"to >= {smallest}")
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2), nn.Flatten(),
+        nn.Linear(256 * side * side, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(4096, num_classes))
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
