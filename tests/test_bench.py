@@ -158,3 +158,24 @@ def test_fresh_processes_yardstick_on_a_few_images(tmp_path, monkeypatch, settin
     assert all(x["epochs_run"] == 1 and x["process_wall_s"] > x["wall_s"] for x in [r["reference"], *r["fast_runs"]])
     assert r["speedup_wall"] == pytest.approx(r["reference_wall_s"] / r["fast_wall_s_median"])
     assert json.loads(out.read_text())["method"] == "fresh processes"
+
+
+def test_pool_before_relu_changes_nothing_but_the_order():
+    """max and ReLU commute: the swapped network gives the same outputs and the same gradients."""
+    import copy
+    from vggbook.runs import TrainConfig, make_model
+    from vggbook.speed import pool_before_relu
+    net = make_model(TrainConfig(resize=32))
+    swapped = pool_before_relu(copy.deepcopy(net))
+    assert [type(m).__name__ for m in swapped[0]] == ["Conv2d", "MaxPool2d", "ReLU"]
+    X = torch.randn(4, 1, 32, 32)
+    y = torch.tensor([0, 1, 2, 3])
+    outs = []
+    for n in (net, swapped):
+        n.eval()
+        n.zero_grad()
+        out = n(X)
+        torch.nn.functional.cross_entropy(out, y).backward()
+        outs.append((out, [p.grad.clone() for p in n.parameters()]))
+    assert torch.equal(outs[0][0], outs[1][0])
+    assert all(torch.equal(a, b) for a, b in zip(outs[0][1], outs[1][1]))

@@ -30,6 +30,7 @@ def test_wheel_ships_the_records_and_subpackages(installed):
     assert (pkg / "runs" / "trainer.py").is_file() and (pkg / "tools" / "bench.py").is_file()
     assert len(list((pkg / "results").glob("*.json"))) >= 10
     assert list((pkg / "results" / "cpu").glob("*.json")), "the CPU records are not in the wheel"
+    assert list((pkg / "results" / "cpu").glob("*.safetensors")), "the recorded weights are not in the wheel"
 
 
 def test_notebook_04_runs_from_an_empty_folder(installed, tmp_path, settings):

@@ -38,3 +38,33 @@ def test_performance_page_quotes_the_recorded_benchmark():
                    f"{b['speedup_wall']:.1f} 倍", f"{b['fast']['test_acc']:.4f}", b["date"][:10],
                    b["device"], b["torch_version"]):
         assert number in page, f"book/performance.md does not show {number} from benchmark.json"
+
+
+@pytest.mark.parametrize("cfg", experiments.MODEL_RECORDED, ids=lambda c: records.record_name(c))
+def test_model_records_keep_their_weights_and_predictions(cfg, fmnist):
+    """The weights 06 shows belong to the recorded run: their predictions reproduce the record's."""
+    from vggbook.runs import weights
+    h = records.find_record(cfg, kind="cpu")
+    assert h.predictions is not None and len(h.predictions) == 10_000
+    labels = fmnist.test_labels.tolist()
+    assert sum(p == y for p, y in zip(h.predictions, labels)) / 10_000 == pytest.approx(h.test_acc)
+    features = weights.load_features(cfg, kind="cpu")
+    assert weights.features_path(cfg).stat().st_size < 3_000_000  # small enough to ship
+    assert len(features) == 5 and not features.training
+
+
+def test_foreign_or_broken_weights_are_refused_by_name(tmp_path, monkeypatch):
+    from vggbook.runs import weights
+    from vggbook.runs.history import RecordError
+    cfg = experiments.MODEL_RECORDED[0]
+    broken = tmp_path / "cpu" / weights.features_path(cfg).name
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a safetensors file")
+    monkeypatch.setattr(weights, "CPU_RESULTS_DIR", broken.parent)
+    with pytest.raises(RecordError, match="not a readable safetensors file"):
+        weights.load_features(cfg)
+    from safetensors.torch import save_file
+    import torch
+    save_file({"0.0.weight": torch.zeros(1)}, str(broken))
+    with pytest.raises(RecordError, match="does not fit this network"):
+        weights.load_features(cfg)

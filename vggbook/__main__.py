@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                         "each in a new process timed from its start (all epochs, nothing extrapolated)")
     b.add_argument("--one", choices=["reference", "fast"], default=None, help=argparse.SUPPRESS)
     b.add_argument("--variants", nargs="+", default=None, metavar="VARIANT",
-                   help="with --ablation: fast fp32 fp16 nchw no-cudnn-benchmark sync compile cudagraphs "
-                        "autotune (default: fast fp32 fp16 nchw sync compile cudagraphs)")
+                   help="with --ablation: fast fp32 fp16 nchw pool-first no-cudnn-benchmark sync compile "
+                        "cudagraphs autotune (default: fast fp32 fp16 nchw pool-first sync compile cudagraphs)")
     b.add_argument("--out", type=Path, default=None)
     return p
 
@@ -141,7 +141,9 @@ def _train(a, settings) -> int:
 
 def _record(a, settings) -> int:
     import torch
-    from .runs import CPU_RECORDED, all_configs, find_record, record_name, save_record, train
+    from .runs import CPU_RECORDED, all_configs, find_record, record_name, save_record, weights
+    from .runs.experiments import MODEL_RECORDED
+    from .runs.trainer import train_model
     from .runs.records import CPU_RESULTS_DIR, RESULTS_DIR
     if a.cpu:
         kind, profile, device, configs = "cpu", "cpu", "cpu", CPU_RECORDED
@@ -159,9 +161,14 @@ def _record(a, settings) -> int:
             continue
         if a.missing and find_record(cfg, results, kind=kind) is not None:
             continue
-        h = train(cfg, profile=profile, device=device, data_dir=settings.data_dir, progress=False)
+        with_model = cfg in MODEL_RECORDED
+        h, net = train_model(cfg, profile=profile, device=device, data_dir=settings.data_dir, progress=False,
+                             predict=with_model)
         print(h.summary(), flush=True)
         print(f"wrote {save_record(h, results, kind=kind)}", flush=True)
+        if with_model and a.results_dir is None:
+            print(f"wrote {weights.save_features(net, cfg, kind)} and {weights.save_model(net, cfg, kind)}",
+                  flush=True)
     return 0
 
 

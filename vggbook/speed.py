@@ -35,6 +35,7 @@ class Speed:
     channels_last: bool = True       # NHWC tensors on a GPU, the layout cuDNN's tensor-core kernels want
     cudnn_benchmark: bool = True     # let cuDNN time its algorithms for each new shape, then keep the best
     sync_every_batch: bool = False   # wait for the GPU before every batch, as d2l.train_ch6's .item() does
+    pool_first: bool = False         # max-pool before the ReLU that precedes it: same numbers, 1/4 of the ReLU's traffic
     compile: str | None = None       # a torch.compile mode (see COMPILE_MODES); None: run eagerly
 
     def __post_init__(self):
@@ -48,7 +49,8 @@ class Speed:
         switched = [] if self.precision == "auto" else [self.precision]
         switched += [name for field_name, name in (("bf16", "fp32"), ("channels_last", "NCHW"),
                                                    ("cudnn_benchmark", "no cudnn.benchmark"),
-                                                   ("sync_every_batch", "host sync every batch"))
+                                                   ("sync_every_batch", "host sync every batch"),
+                                                   ("pool_first", "pool before ReLU"))
                     if getattr(self, field_name) != getattr(Speed, field_name)]
         if self.compile is not None:
             switched.append(f"compile={self.compile}")
@@ -118,6 +120,21 @@ class ScaledOptimizer:
         self.scaler.update()
 
 
+def pool_before_relu(net: nn.Module) -> nn.Module:
+    """The same network with every `ReLU, MaxPool2d` pair swapped to `MaxPool2d, ReLU`, in place.
+
+    max and ReLU commute exactly (ReLU is monotone), so outputs and gradients are unchanged; the ReLU
+    then reads and writes a quarter of the elements. The parameters are the same objects.
+    """
+    for module in net.modules():
+        if isinstance(module, nn.Sequential):
+            layers = list(module)
+            for i in range(len(layers) - 1):
+                if isinstance(layers[i], nn.ReLU) and isinstance(layers[i + 1], nn.MaxPool2d):
+                    module[i], module[i + 1] = layers[i + 1], layers[i]
+    return net
+
+
 def _wait_for(device: torch.device) -> None:
     """Block the host until the device has done all queued work (nothing to wait for on a CPU)."""
     if device.type == "cuda":
@@ -135,6 +152,8 @@ def accelerated(net: nn.Module, optimizer, device: torch.device, speed: Speed = 
     cuda = device.type == "cuda"
     layout = torch.channels_last if cuda and speed.channels_last else torch.contiguous_format
     net = net.to(device, memory_format=layout)
+    if speed.pool_first:
+        pool_before_relu(net)
     precision = precision_for(device, speed)
     model = net
     if precision == "bf16":

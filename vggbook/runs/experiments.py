@@ -28,6 +28,10 @@ DEPTH_BN = TrainConfig(arch="vgg16", resize=96, batch_norm=True)
 CPU_RECORDED = (CHAPTER, DEPTH[2], DEPTH_BN)
 
 
+# Recorded with their trained weights and test predictions (runs/weights.py), for 06: the chapter's model.
+MODEL_RECORDED = (CHAPTER,)
+
+
 def all_configs() -> list[TrainConfig]:
     """Every distinct configuration above, in the order the book shows them."""
     out: list[TrainConfig] = []

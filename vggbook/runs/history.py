@@ -28,6 +28,9 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -64,6 +67,7 @@ class History:
     speed: dict = field(default_factory=dict)          # the Speed settings the run used
     diverged: bool = False             # stopped because the loss became NaN or infinite
     digest: str = ""                   # recorded runs: SHA-256 of the content, so an edit shows
+    predictions: list[int] | None = None  # the final model's class for each test image (runs/weights.py)
 
     @property
     def final(self) -> dict:

@@ -193,11 +193,14 @@ def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainC
     return history
 
 
-def train(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile = "full",
-          device: str | torch.device | None = None, data: data_mod.FashionMNIST | None = None,
-          data_dir: str | Path | None = None, speed: Speed = Speed(), progress: bool = True,
-          on_epoch=None) -> History:
-    """Train `cfg` as `profile` lets it (see config.py) and return its History."""
+def train_model(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile = "full",
+                device: str | torch.device | None = None, data: data_mod.FashionMNIST | None = None,
+                data_dir: str | Path | None = None, speed: Speed = Speed(), progress: bool = True,
+                on_epoch=None, predict: bool = False) -> tuple[History, torch.nn.Sequential]:
+    """Train `cfg` as `profile` lets it (see config.py); return its History and the trained network.
+
+    With `predict`, the History also keeps the final network's class for every test image used.
+    """
     prof = get_profile(profile)
     run_cfg = prof.apply(cfg)
     device = torch.device(device) if device is not None else default_device()
@@ -206,8 +209,18 @@ def train(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile = "full",
         test_limit=run_cfg.test_limit, device=device, channels_last=device.type == "cuda" and speed.channels_last,
         augment=run_cfg.augment, seed=run_cfg.seed, data=data or data_mod.load_fashion_mnist(data_dir))
     net = make_model(run_cfg)
-    return train_net(net, train_iter, test_iter, run_cfg, requested=cfg, profile=prof, speed=speed,
-                     progress=progress, on_epoch=on_epoch)
+    history = train_net(net, train_iter, test_iter, run_cfg, requested=cfg, profile=prof, speed=speed,
+                        progress=progress, on_epoch=on_epoch)
+    if predict and not history.interrupted:
+        net.eval()
+        with torch.no_grad():
+            history.predictions = torch.cat([net(X).argmax(dim=1) for X, _ in test_iter]).tolist()
+    return history, net
+
+
+def train(cfg: TrainConfig = TrainConfig(), **kwargs) -> History:
+    """Train `cfg` as `profile` lets it (see config.py) and return its History (`train_model`'s arguments)."""
+    return train_model(cfg, **kwargs)[0]
 
 
 def run(cfg: TrainConfig, settings: Settings, *, verbose: bool = True, allow_slow: bool = False,

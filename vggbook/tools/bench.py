@@ -172,13 +172,14 @@ VARIANTS = {
     "fp32": Speed(precision="fp32"),
     "fp16": Speed(precision="fp16"),
     "nchw": Speed(channels_last=False),
+    "pool-first": Speed(pool_first=True),
     "no-cudnn-benchmark": Speed(cudnn_benchmark=False),
     "sync": Speed(sync_every_batch=True),
     "compile": Speed(compile="default"),
     "cudagraphs": Speed(compile="reduce-overhead"),
     "autotune": Speed(compile="max-autotune-no-cudagraphs"),
 }
-DEFAULT_VARIANTS = ("fast", "fp32", "fp16", "nchw", "sync", "compile", "cudagraphs")
+DEFAULT_VARIANTS = ("fast", "fp32", "fp16", "nchw", "pool-first", "sync", "compile", "cudagraphs")
 
 
 def ablation(epochs: int = 3, variants=DEFAULT_VARIANTS, *, device: str | None = None,
