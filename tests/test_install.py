@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory, settings):
     tmp = tmp_path_factory.mktemp("install")
+    src = tmp / "src"  # build from a copy: setuptools writes build/ next to the sources
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "vggbook", src / "vggbook", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp / "wheel"), str(ROOT)], check=True, capture_output=True)
+                    "-w", str(tmp / "wheel"), str(src)], check=True, capture_output=True)
     wheel = next((tmp / "wheel").glob("vggbook-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp / "site"),
                     str(wheel)], check=True, capture_output=True)

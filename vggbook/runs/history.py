@@ -135,6 +135,8 @@ class History:
     def content_digest(self) -> str:
         """SHA-256 of what the run measured (everything but `digest` and `source`)."""
         d = {k: v for k, v in self.to_dict().items() if k not in ("digest", "source")}
+        if d.get("predictions") is None:  # a field added later: records without it keep their digest
+            d.pop("predictions", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     @classmethod
