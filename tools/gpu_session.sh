@@ -15,7 +15,8 @@
 #     ablation  python -m vggbook bench --ablation, 3 epochs per variant, at 224 px and at 32 px
 #               -> runs/gpu/benchmark-ablation-224px.json, -32px.json                        (~5 min)
 #     record    python -m vggbook record --missing: the configurations not yet in vggbook/results/
-#               (RECORD_ALL=1: all of them, ~7 min); vggbook/results/ is then copied to runs/gpu/recorded/
+#               (RECORD_ALL=1: all of them, ~7 min; RECORD_PENDING=1: the pending ones, d2l's AlexNet at
+#               lr 0.01 and VGG-16 with batch norm, ~1 min); vggbook/results/ is then copied to runs/gpu/recorded/
 #
 # BENCH_ARGS is added to both bench commands: a dry run of this script on a CPU machine is
 #   BENCH_ARGS="--device cpu --limit 640 --epochs 2 --variants fast sync" bash tools/gpu_session.sh bench ablation
@@ -64,6 +65,7 @@ for p in "${@:-job}"; do
                   --resize "$px" --out "$log/benchmark-ablation-${px}px.json" ${BENCH_ARGS:-}
               done ;;
     record)   if [ "${RECORD_ALL:-0}" = 1 ]; then missing=; else missing=--missing; fi
+              if [ "${RECORD_PENDING:-0}" = 1 ]; then missing=--pending; fi
               part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record $missing
               mkdir -p "$log/recorded" && cp vggbook/results/*.json "$log/recorded/" ;;
   esac

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--missing", action="store_true", help="skip configurations already recorded")
     r.add_argument("--results-dir", type=Path, default=None,
                    help="write here instead of vggbook/results/ (e.g. to compare a retrained set)")
+    r.add_argument("--pending", action="store_true",
+                   help="record the GPU runs wanted but not yet shown (d2l's AlexNet at lr 0.01, VGG-16 with "
+                        "batch norm): experiments.GPU_PENDING")
     r.add_argument("--cpu", action="store_true",
                    help="record the book's CPU runs instead (cpu profile on this CPU, into vggbook/results/cpu/; "
                         "about 8 minutes each on 2 cores)")
@@ -154,6 +157,9 @@ def _record(a, settings) -> int:
                                "machine has none (torch.cuda.is_available() is False): run it on a GPU "
                                "machine, or record the CPU runs with `record --cpu`")
         kind, profile, device, configs = "gpu", "full", None, all_configs()
+        if a.pending:
+            from .runs.experiments import GPU_PENDING
+            configs = GPU_PENDING
         results = a.results_dir or RESULTS_DIR
     for cfg in configs:
         name = record_name(cfg)
