@@ -14,7 +14,9 @@ TINY = TrainConfig(resize=32, epochs=1, train_limit=256, test_limit=256)
 
 def test_speed_label_names_what_differs_from_the_fast_path():
     assert Speed().label() == ""
-    assert Speed(bf16=False, compile="reduce-overhead").label() == "fp32, compile=reduce-overhead"
+    assert Speed(precision="fp32", compile="reduce-overhead").label() == "fp32, compile=reduce-overhead"
+    old = Speed.from_dict({"bf16": False, "channels_last": True, "compile": None})  # a file from before `precision`
+    assert old.precision == "fp32" and old.label() == "fp32"
     assert Speed(precision="fp16").label() == "fp16"
     with pytest.raises(ValueError, match="unknown compile mode 'fast'.*reduce-overhead"):
         Speed(compile="fast")
@@ -39,12 +41,14 @@ def test_sync_every_batch_waits_once_per_training_batch(fmnist, monkeypatch):
 
 def test_accelerated_restores_what_it_changes():
     from vggbook.speed import accelerated
-    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.benchmark = True  # a CPU run turns it off inside; it must come back on
     net = torch.nn.Linear(2, 2)
     sgd = torch.optim.SGD(net.parameters(), lr=0.1)
     with accelerated(net, sgd, torch.device("cpu"), Speed(sync_every_batch=True)) as (model, opt):
         assert model is net and opt is sgd and len(net._forward_pre_hooks) == 1
-    assert torch.backends.cudnn.benchmark is False and len(net._forward_pre_hooks) == 0
+        assert torch.backends.cudnn.benchmark is False
+    assert torch.backends.cudnn.benchmark is True and len(net._forward_pre_hooks) == 0
+    torch.backends.cudnn.benchmark = False
 
 
 def test_compiled_run_goes_through_torch_compile_and_learns_like_eager(fmnist, monkeypatch):

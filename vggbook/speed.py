@@ -31,7 +31,6 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 class Speed:
     """How a run uses the device. The defaults are the fast path."""
     precision: str = "auto"          # 'auto' (bf16 or fp16 by the GPU, fp32 on a CPU), 'bf16', 'fp16' or 'fp32'
-    bf16: bool = True                # False: fp32 (kept for runs recorded before `precision` existed)
     channels_last: bool = True       # NHWC tensors on a GPU, the layout cuDNN's tensor-core kernels want
     cudnn_benchmark: bool = True     # let cuDNN time its algorithms for each new shape, then keep the best
     sync_every_batch: bool = False   # wait for the GPU before every batch, as d2l.train_ch6's .item() does
@@ -47,7 +46,7 @@ class Speed:
     def label(self) -> str:
         """What differs from the fast path's defaults, e.g. 'fp32, compile=default' ('' for the defaults)."""
         switched = [] if self.precision == "auto" else [self.precision]
-        switched += [name for field_name, name in (("bf16", "fp32"), ("channels_last", "NCHW"),
+        switched += [name for field_name, name in (("channels_last", "NCHW"),
                                                    ("cudnn_benchmark", "no cudnn.benchmark"),
                                                    ("sync_every_batch", "host sync every batch"),
                                                    ("pool_first", "pool before ReLU"))
@@ -58,6 +57,15 @@ class Speed:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Speed":
+        """Speed from a run file; files written before `precision` existed say `bf16: false` for fp32."""
+        d = dict(d)
+        if d.pop("bf16", True) is False and d.get("precision", "auto") == "auto":
+            d["precision"] = "fp32"
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def precision_for(device: torch.device, speed: Speed = Speed()) -> str:
@@ -70,8 +78,6 @@ def precision_for(device: torch.device, speed: Speed = Speed()) -> str:
         return "fp32"
     if speed.precision != "auto":
         return speed.precision
-    if not speed.bf16:
-        return "fp32"
     major, _ = torch.cuda.get_device_capability(device)
     return "bf16" if major >= 8 else "fp16"
 

@@ -102,7 +102,7 @@ class History:
         scope = "" if asked == ran else f" (profile {self.profile} ran it as: {ran})"
         if self.run_config.get("train_limit") or self.run_config.get("test_limit"):
             scope += f" on {self.train_images:,}/{self.test_images:,} train/test images"
-        tweaks = Speed(**self.speed).label() if self.speed else ""
+        tweaks = Speed.from_dict(self.speed).label() if self.speed else ""
         head = (f"{asked}{scope} | {self.source} run, profile {self.profile}, "
                 f"{self.device}, torch {self.torch_version}, {self.date[:10]}"
                 + (f" | {tweaks}" if tweaks else ""))
@@ -133,10 +133,12 @@ class History:
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def content_digest(self) -> str:
-        """SHA-256 of what the run measured (everything but `digest` and `source`)."""
-        d = {k: v for k, v in self.to_dict().items() if k not in ("digest", "source")}
-        if d.get("predictions") is None:  # a field added later: records without it keep their digest
-            d.pop("predictions", None)
+        """SHA-256 of what the run measured: every field but `digest` and `source` that is not at its
+        default, so that a field added later (with a default) leaves the digests of older files alone."""
+        defaults = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+                    for f in dataclasses.fields(self)}
+        d = {k: v for k, v in self.to_dict().items()
+             if k not in ("digest", "source") and not (k in defaults and v == defaults[k])}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
     @classmethod

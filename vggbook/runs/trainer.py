@@ -134,8 +134,12 @@ class _Progress:
 
 def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainConfig | None = None,
               profile: Profile | None = None, speed: Speed = Speed(), progress: bool = True,
-              on_epoch=None) -> History:
-    """Train `net` with `cfg`'s recipe through `fit`; return its History (also after Ctrl-C)."""
+              on_epoch=None, predict: bool = False) -> History:
+    """Train `net` with `cfg`'s recipe through `fit`; return its History (also after Ctrl-C).
+
+    With `predict`, the History also keeps the trained network's class for every test image, from
+    the same wrapped model (precision, layout) that measured the test accuracy.
+    """
     from tqdm.auto import tqdm
 
     device = train_iter.device
@@ -172,6 +176,10 @@ def train_net(net, train_iter, test_iter, cfg: TrainConfig, *, requested: TrainC
             loss = torch.nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
             fit(model, _Progress(train_iter, bar), test_iter, cfg.epochs, optimizer, loss=loss,
                 scheduler=scheduler, on_epoch=record)
+            if predict:
+                model.eval()
+                with torch.no_grad():
+                    history.predictions = torch.cat([model(X).argmax(dim=1) for X, _ in test_iter]).tolist()
     except FloatingPointError as e:
         raise diverged(f"in epoch {len(history.epochs) + 1} of {cfg.epochs} ({e})") from None
     except KeyboardInterrupt as e:
@@ -210,11 +218,7 @@ def train_model(cfg: TrainConfig = TrainConfig(), *, profile: str | Profile = "f
         augment=run_cfg.augment, seed=run_cfg.seed, data=data or data_mod.load_fashion_mnist(data_dir))
     net = make_model(run_cfg)
     history = train_net(net, train_iter, test_iter, run_cfg, requested=cfg, profile=prof, speed=speed,
-                        progress=progress, on_epoch=on_epoch)
-    if predict and not history.interrupted:
-        net.eval()
-        with torch.no_grad():
-            history.predictions = torch.cat([net(X).argmax(dim=1) for X, _ in test_iter]).tolist()
+                        progress=progress, on_epoch=on_epoch, predict=predict)
     return history, net
 
 
@@ -238,15 +242,7 @@ def run(cfg: TrainConfig, settings: Settings, *, verbose: bool = True, allow_slo
                 print(f"Loaded the recorded run ({h.profile} profile on {h.device}, {h.date[:10]}); "
                       f"set RETRAIN = True or VGGBOOK_RETRAIN=1 to train.\n{h.summary()}")
             return h
-    earlier = settings.runs_dir / record_name(cfg) if settings.runs_dir else None
-    if earlier is not None and earlier.exists():
-        h = History.load(earlier)
-        if h.profile == settings.profile and not h.interrupted:
-            if verbose:
-                print(f"Reused the run already trained in {settings.runs_dir} (VGGBOOK_RUNS_DIR).\n{h.summary()}")
-            return h
-    train_kwargs.setdefault("data_dir", settings.data_dir)
-    profile = settings.profile
+    profile = settings.profile  # decided before the reuse check, which compares it with an earlier run's
     device = torch.device(train_kwargs.get("device") or default_device())
     if device.type == "cpu" and profile == "full" and not allow_slow:
         hours = estimate_cpu_seconds(cfg) / 3600
@@ -254,6 +250,14 @@ def run(cfg: TrainConfig, settings: Settings, *, verbose: bool = True, allow_slo
             print(f"WARNING: the full profile would take about {hours:.1f} hours on this CPU; training with "
                   f"the cpu profile instead (pass allow_slow=True to run(), or use a GPU).")
             profile = "cpu"
+    earlier = settings.runs_dir / record_name(cfg) if settings.runs_dir else None
+    if earlier is not None and earlier.exists():
+        h = History.load(earlier)
+        if h.profile == profile and not h.interrupted:
+            if verbose:
+                print(f"Reused the run already trained in {settings.runs_dir} (VGGBOOK_RUNS_DIR).\n{h.summary()}")
+            return h
+    train_kwargs.setdefault("data_dir", settings.data_dir)
     h = train(cfg, profile=profile, **train_kwargs)
     if verbose:
         print(h.summary())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from .config import TrainConfig
@@ -96,12 +95,3 @@ def load_model(cfg: TrainConfig, kind: str = "cpu", cache: Path = MODEL_CACHE) -
     if not path.is_file():
         return None
     return _load_into(make_model(PROFILES["cpu" if kind == "cpu" else "full"].apply(cfg)), path)
-
-
-@torch.no_grad()
-def predict(net: nn.Module, images: torch.Tensor, resize: int | None, batch_size: int = 500) -> torch.Tensor:
-    """Predicted classes for uint8 images (N, 28, 28), resized as in training; on the CPU."""
-    from ..loader import resize_batch
-    net.eval()
-    return torch.cat([net(resize_batch(images[i:i + batch_size], resize)).argmax(dim=1)
-                      for i in range(0, len(images), batch_size)])
