@@ -1,7 +1,7 @@
 """Fashion-MNIST without a network: find it, verify it and load it (batches: loader.py).
 
 Where the archives are looked for, in order:
-  1. the `root` argument (the notebooks and the CLI pass VGGBOOK_DATA here: see runs/settings.py);
+  1. the `root` argument, else the environment variable VGGBOOK_DATA;
   2. the project folder `data/` (next to the notebooks' parent, or in the current directory);
   3. Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/);
   4. torchvision's download into ~/.cache/vggbook/data (needs the internet; off with download=False).
@@ -37,12 +37,11 @@ CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat",
 CLASSES_ZH = ("T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴")
 
 HOW_TO_GET = (
-    "Three ways to get Fashion-MNIST:\n"
-    f"  1. point VGGBOOK_DATA at a folder holding the four archives (train-images-idx3-ubyte.gz, ...),\n"
-    "     e.g. export VGGBOOK_DATA=$HOME/datasets/fashion-mnist;\n"
-    "  2. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist;\n"
-    "  3. with internet access, run `python -m vggbook data` (torchvision downloads it into\n"
-    f"     {CACHE_DIR}).")
+    "怎样修复 (how to fix): put the four Fashion-MNIST archives (train-images-idx3-ubyte.gz, ...) in a folder, then\n"
+    "  - in a notebook: run `%env VGGBOOK_DATA=/path/to/that/folder` in a cell, then re-run this cell;\n"
+    "  - in a shell: export VGGBOOK_DATA=/path/to/that/folder (or pass the folder as the root argument);\n"
+    "  - or, on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist;\n"
+    f"  - or, with internet access: python -m vggbook data (downloads it into {CACHE_DIR}).")
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -74,7 +73,8 @@ def _complete(folder: Path) -> bool:
 
 
 def search_path(root: str | os.PathLike | None = None) -> list[Path]:
-    """The folders looked in, in order (before any download): `root` alone when it is given."""
+    """The folders looked in, in order (before any download): `root` (or VGGBOOK_DATA) alone when given."""
+    root = root if root is not None else (os.environ.get("VGGBOOK_DATA", "").strip() or None)
     if root is not None:
         return [Path(root).expanduser()]
     seen, out = set(), []
@@ -89,11 +89,12 @@ def search_path(root: str | os.PathLike | None = None) -> list[Path]:
 def find_data(root: str | os.PathLike | None = None, *, download: bool = False) -> Path:
     """The folder that holds all four Fashion-MNIST files.
 
-    With `root` (e.g. from VGGBOOK_DATA) only that folder is looked in: a folder you named that does
+    With `root` (or VGGBOOK_DATA) only that folder is looked in: a folder you named that does
     not hold the data is an error, not silently passed over. Without it, the usual places are looked
     in, then (with `download=True`) torchvision downloads the data into ~/.cache/vggbook/data.
     DataNotFoundError names every place looked and the ways to get the data.
     """
+    root = root if root is not None else (os.environ.get("VGGBOOK_DATA", "").strip() or None)
     looked = []
     for place in search_path(root):
         for folder in _candidates(place):
@@ -102,10 +103,10 @@ def find_data(root: str | os.PathLike | None = None, *, download: bool = False) 
                 return folder
     if root is not None:
         raise DataNotFoundError(
-            f"the folder you named, {root} (the argument, or VGGBOOK_DATA), does not hold Fashion-MNIST: "
-            f"looked for the four files {', '.join(FILES)} (.gz or unpacked) in\n"
-            + "\n".join(f"  - {p}" for p in looked)
-            + "\nFix the path, or unset VGGBOOK_DATA to search the usual places.\n" + HOW_TO_GET)
+            f"the folder you named, {root} (the argument, or VGGBOOK_DATA), does not hold Fashion-MNIST. "
+            f"Fix the path (in a notebook: %env VGGBOOK_DATA=/right/folder, then re-run the cell), or unset "
+            f"VGGBOOK_DATA to search the usual places. Looked for {', '.join(FILES)} (.gz or unpacked) in: "
+            + ", ".join(str(p) for p in looked))
     if not download:
         raise DataNotFoundError(_not_found_message(looked, "download was not attempted (download=False)"))
     try:
@@ -147,9 +148,8 @@ def _download(cache: Path) -> Path:
 
 
 def _not_found_message(looked: list[Path], download_note: str) -> str:
-    places = "\n".join(f"  - {p}" for p in looked)
-    return (f"Fashion-MNIST was not found. Looked for the four files {', '.join(FILES)} "
-            f"(.gz or unpacked) in:\n{places}\n{download_note}.\n{HOW_TO_GET}")
+    return (f"Fashion-MNIST was not found ({download_note}).\n{HOW_TO_GET}\n"
+            f"Looked in: {', '.join(str(p) for p in looked)}")
 
 
 def read_verified(path: Path) -> bytes:
@@ -212,13 +212,7 @@ def prepare_d2l(root: str | os.PathLike, source: str | os.PathLike | None = None
         target = dest / name
         if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
             continue
-        data = read_verified(_file_in(src, name))
-        fd, tmp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        part = dest / f".{name}.part"
+        part.write_bytes(read_verified(_file_in(src, name)))
+        os.replace(part, target)
     return dest

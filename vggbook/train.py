@@ -5,8 +5,8 @@ accuracy after every epoch. Two differences, both about speed, not about what is
 - the loss and the accuracy are summed on the device, and the host reads them once per epoch
   (d2l reads them after every batch, which makes the CPU wait for the GPU 469 times per epoch);
 - epochs are timed with CUDA events on a GPU, not with host clocks around asynchronous work.
-Mixed precision, channels_last and torch.compile do not appear here: `speed.py` wraps the model and
-sets up the device before `fit` is called. Choosing, recording and loading runs is `runs/`'s job.
+Mixed precision and channels_last do not appear here: `speed.fast` wraps the model before `fit`
+is called. Choosing, recording and loading runs is `runs.py`'s job.
 """
 from __future__ import annotations
 
@@ -23,13 +23,16 @@ def init_weights(module: nn.Module) -> None:
 
 
 def evaluate_accuracy(net, data_iter):
-    """Correct predictions on `data_iter`: a tensor on the device, no sync."""
+    """Accuracy on `data_iter`, as a tensor on the device (no sync)."""
     net.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=data_iter.device)
+    device = next(net.parameters()).device
+    correct, n = torch.zeros((), dtype=torch.int64, device=device), 0
     with torch.no_grad():
         for X, y in data_iter:
+            X, y = X.to(device), y.to(device)
             correct += (net(X).argmax(dim=1) == y).sum()
-    return correct
+            n += len(y)
+    return correct / n
 
 
 class Timer:
@@ -57,44 +60,50 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
         loss=None, scheduler=None, on_epoch=None, check_every=50):
     """Train `net` like d2l.train_ch6; return one dict of metrics per epoch.
 
-    `net` is on the loaders' device already. `on_epoch(row)` runs after every
-    epoch (live curves, a progress bar, a record of the run). A loss that
-    becomes NaN stops the run within `check_every` steps (FloatingPointError).
+    `on_epoch(row)` runs after every epoch (live curves, a progress bar).
+    A loss that becomes NaN stops the run within `check_every` steps
+    (FloatingPointError). Ctrl-C stops it too, keeping the finished epochs.
     """
     loss = loss or nn.CrossEntropyLoss()
-    device, timer, rows = train_iter.device, Timer(train_iter.device), []
-    for epoch in range(1, num_epochs + 1):
-        timer.start()
-        net.train()
-        # Summed on the device: the host does not wait inside the epoch.
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        for i, (X, y) in enumerate(train_iter, start=1):
-            y_hat = net(X)
-            l = loss(y_hat, y)
-            optimizer.zero_grad()
-            l.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            loss_sum += l.detach() * len(y)
-            correct += (y_hat.argmax(dim=1) == y).sum()
-            # A look at the loss every check_every steps (a host sync).
-            if i % check_every == 0 and not torch.isfinite(loss_sum):
-                raise FloatingPointError(
-                    f"the training loss became {loss_sum.item()} "
-                    f"at step {i} of epoch {epoch}")
-        test_correct = evaluate_accuracy(net, test_iter)
-        # The one host-device sync point of the epoch: wait for the device
-        # (timer.stop), then read the three sums.
-        seconds = timer.stop()
-        loss_total, train_correct, test_total = torch.stack(
-            [loss_sum, correct.float(), test_correct.float()]).tolist()
-        n, m = len(train_iter.labels), len(test_iter.labels)
-        row = {"epoch": epoch, "loss": loss_total / n,
-               "train_acc": train_correct / n,
-               "test_acc": test_total / m, "seconds": seconds}
-        rows.append(row)
-        if on_epoch is not None:
-            on_epoch(row)
+    device = next(net.parameters()).device
+    timer, rows = Timer(device), []
+    try:
+        for epoch in range(1, num_epochs + 1):
+            timer.start()
+            net.train()
+            # Summed on the device: the host does not wait inside the epoch.
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), dtype=torch.int64, device=device)
+            n = 0
+            for i, (X, y) in enumerate(train_iter, start=1):
+                X, y = X.to(device), y.to(device)
+                y_hat = net(X)
+                l = loss(y_hat, y)
+                optimizer.zero_grad()
+                l.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += l.detach() * len(y)
+                correct += (y_hat.argmax(dim=1) == y).sum()
+                n += len(y)
+                # A look at the loss every check_every steps (a host sync).
+                if i % check_every == 0 and not torch.isfinite(loss_sum):
+                    raise FloatingPointError(
+                        f"the training loss became {loss_sum.item()} "
+                        f"at step {i} of epoch {epoch}")
+            test_acc = evaluate_accuracy(net, test_iter)
+            # The one host-device sync point of the epoch: wait for the
+            # device (timer.stop), then read the three numbers.
+            seconds = timer.stop()
+            loss_total, train_correct, test_acc = torch.stack(
+                [loss_sum, correct.float(), test_acc.float()]).tolist()
+            row = {"epoch": epoch, "loss": loss_total / n,
+                   "train_acc": train_correct / n, "test_acc": test_acc,
+                   "seconds": seconds}
+            rows.append(row)
+            if on_epoch is not None:
+                on_epoch(row)
+    except KeyboardInterrupt:
+        print(f"Interrupted: {len(rows)} finished epoch(s) kept.")
     return rows

@@ -1,0 +1,405 @@
+"""The run layer: a run's configuration, how much of it this machine does, its History and its record.
+
+  Config     what a run is asked to do (the chapter's recipe by default)
+  PROFILES   how much of it a machine does: full (a GPU), cpu (minutes on a laptop), smoke (CI)
+  History    what a run did, per epoch, and where; saved as JSON in results/<profile>/<name>.json
+  train(cfg) trains a configuration with the chapter's `fit`; run(cfg) loads the book's recorded
+             run of it instead, unless retraining is asked for.
+The environment variables are read here, when these functions are called (VGGBOOK_DATA: data.py):
+  VGGBOOK_PROFILE   full | cpu | smoke (default: full with a CUDA GPU, cpu without)
+  VGGBOOK_RETRAIN   1/true/yes/on: train even where a recorded run exists
+  VGGBOOK_RUNS_DIR  a folder where every trained run is also written (the GPU job compares them)
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import platform
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from . import loader, speed
+from .data import load_fashion_mnist
+from .models import NAMES, TABLE1, build
+from .train import fit, init_weights
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MODEL_CACHE = Path.home() / ".cache" / "vggbook" / "models"
+ARCHS = (*NAMES, *TABLE1, "alexnet")
+
+
+@dataclass(frozen=True)
+class Config:
+    arch: str = "vgg11"              # 'vgg11', 'vgg13', 'vgg16', 'vgg19', a Table 1 letter, or 'alexnet'
+    ratio: int = 4                   # every VGG width divided by this (the chapter's narrow VGG); 1: full
+    resize: int = 224                # images are resized to resize x resize px
+    epochs: int = 10
+    lr: float = 0.05                 # the learning rate (the peak of the 'onecycle' schedule)
+    batch_size: int = 128
+    momentum: float = 0.0            # d2l.train_ch6 uses plain SGD
+    weight_decay: float = 0.0
+    schedule: str = "constant"       # 'constant' (the chapter) or 'onecycle' (warm-up, then anneal)
+    batch_norm: bool = False         # BatchNorm2d after every conv (not in the chapter)
+    augment: bool = False            # random flips and +-2 px shifts of the 28 x 28 images
+    label_smoothing: float = 0.0
+    seed: int = 0
+    train_limit: int | None = None   # use only this many training images (None: all 60,000)
+    test_limit: int | None = None    # use only this many test images (None: all 10,000)
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ValueError(f"unknown arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
+        if self.schedule not in ("constant", "onecycle"):
+            raise ValueError(f"unknown schedule {self.schedule!r}: use 'constant' or 'onecycle'")
+
+    def label(self) -> str:
+        """A short readable name, e.g. 'vgg11/4 @224px, 10 ep'."""
+        width = "" if self.arch == "alexnet" or self.ratio == 1 else f"/{self.ratio}"
+        extra = " +recipe" if (self.momentum or self.weight_decay or self.augment or self.label_smoothing
+                               or self.schedule != "constant") else ""
+        return f"{self.arch}{width}{'-bn' if self.batch_norm else ''} @{self.resize}px, {self.epochs} ep{extra}"
+
+    def name(self) -> str:
+        """A file name that says what differs from the chapter's run: 'vgg11' is the chapter's,
+        'vgg16-bn-96px' VGG-16 with batch norm at 96 px, 'vgg11-32px-e6' the chapter's on a CPU."""
+        parts = [self.arch]
+        if self.ratio != 4 and self.arch != "alexnet":
+            parts.append(f"r{self.ratio}")
+        if self.batch_norm:
+            parts.append("bn")
+        if self.resize != 224:
+            parts.append(f"{self.resize}px")
+        short = {"epochs": "e", "lr": "lr", "batch_size": "b", "momentum": "m", "weight_decay": "wd",
+                 "schedule": "", "augment": "aug", "label_smoothing": "ls", "seed": "seed",
+                 "train_limit": "n", "test_limit": "t"}
+        for key, prefix in short.items():
+            value = getattr(self, key)
+            if value != getattr(CHAPTER, key):
+                parts.append(prefix if value is True else f"{prefix}{value:g}" if isinstance(value, float)
+                             else f"{prefix}{value}")
+        return "-".join(parts)
+
+
+# Every run the book shows, as data.
+CHAPTER = Config()                              # 04: the chapter's narrow VGG-11 at 224 px
+ALEXNET = Config(arch="alexnet")                # 04: d2l's AlexNet with the same recipe
+ALEXNET_D2L = Config(arch="alexnet", lr=0.01)   # d2l's own AlexNet recipe (its section uses lr 0.01)
+RES_96 = Config(resize=96)                      # 05, exercise 3
+SWEEP_SIZES = (32, 56, 96, 160, 224)            # 5 pools need >= 32 px
+SWEEP = tuple(Config(resize=s) for s in SWEEP_SIZES)
+DEPTH = tuple(Config(arch=a, resize=96) for a in ("vgg11", "vgg13", "vgg16", "vgg19"))  # exercise 4
+DEPTH_BN = Config(arch="vgg16", resize=96, batch_norm=True)   # exercise 4's remedy for the plateau
+IMPROVED = Config(batch_norm=True, momentum=0.9, weight_decay=5e-4, schedule="onecycle", lr=0.1,
+                  augment=True, label_smoothing=0.1)          # a better recipe, same 10 epochs
+# What the book records: on a GPU (full profile) and on a 2-core CPU (cpu profile).
+RECORDED = {"full": tuple(dict.fromkeys((CHAPTER, ALEXNET, RES_96, *SWEEP, *DEPTH, IMPROVED,
+                                         ALEXNET_D2L, DEPTH_BN))),
+            "cpu": (CHAPTER, DEPTH[2], DEPTH_BN)}
+
+# How much of a run a machine does: caps on what the configuration asks for.
+PROFILES = {
+    "full": {},                                     # the configuration as asked: for a GPU
+    "cpu": {"epochs": 6, "resize": 32},             # a laptop CPU: all images, learns in minutes
+    "smoke": {"epochs": 1, "resize": 96, "train_limit": 256, "test_limit": 256},  # CI: runs, learns nothing
+}
+
+
+def min_size(arch: str) -> int:
+    """The smallest image side the network can take: 32 px for five 2x2 pools, 65 px for AlexNet."""
+    return 65 if arch == "alexnet" else 32
+
+
+def sized(cfg: Config, profile: str = "full") -> Config:
+    """The configuration a profile runs: each capped field at most its cap, the size never below
+    what the network needs (so AlexNet runs at 65 px where the cpu profile caps VGG at 32)."""
+    caps = PROFILES[profile]
+    changes = {k: cap if getattr(cfg, k) is None else min(getattr(cfg, k), cap) for k, cap in caps.items()}
+    if "resize" in changes:
+        changes["resize"] = max(changes["resize"], min(cfg.resize, min_size(cfg.arch)))
+    return replace(cfg, **changes)
+
+
+def _env_yes(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name}={value!r} is neither yes nor no: use 1 or 0 (in a notebook: %env {name}=1)")
+
+
+def current_profile() -> str:
+    """VGGBOOK_PROFILE, or full with a CUDA GPU and cpu without."""
+    name = os.environ.get("VGGBOOK_PROFILE", "").strip().lower()
+    if not name:
+        return "full" if torch.cuda.is_available() else "cpu"
+    if name not in PROFILES:
+        raise ValueError(f"VGGBOOK_PROFILE={name!r} is not a run profile: use one of {', '.join(PROFILES)}, "
+                         f"or unset it")
+    return name
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+@dataclass
+class History:
+    """What a training run did, per epoch, and where and how it ran."""
+    config: Config                    # the configuration that ran
+    profile: str                      # full, cpu or smoke
+    device: str                       # e.g. 'NVIDIA H100 80GB HBM3' or 'cpu (x86_64, 2 threads)'
+    date: str                         # ISO date and time (UTC) when the run started
+    torch_version: str
+    precision: str = "fp32"           # bf16, fp16 or fp32
+    epochs: list[dict] = field(default_factory=list)   # epoch, loss, train_acc, test_acc, seconds
+    peak_memory_bytes: int | None = None               # torch.cuda.max_memory_allocated; None on a CPU
+    predictions: list[int] | None = None                # the trained network's class for each test image
+
+    @property
+    def final(self) -> dict:
+        return self.epochs[-1] if self.epochs else {}
+
+    @property
+    def test_acc(self) -> float:
+        return self.final.get("test_acc", float("nan"))
+
+    @property
+    def seconds(self) -> float:
+        return sum(e["seconds"] for e in self.epochs)
+
+    @property
+    def interrupted(self) -> bool:
+        return len(self.epochs) < self.config.epochs
+
+    @property
+    def images_per_second(self) -> float:
+        images = min(self.config.train_limit or 60_000, 60_000)
+        return images * len(self.epochs) / self.seconds if self.epochs else float("nan")
+
+    @property
+    def peak_memory_gib(self) -> float | None:
+        return None if self.peak_memory_bytes is None else self.peak_memory_bytes / 2**30
+
+    @property
+    def label(self) -> str:
+        """What ran, and where unless it is the book's GPU run: 'vgg11/4 @32px, 6 ep [cpu]'."""
+        return self.config.label() + ("" if self.profile == "full" else f" [{self.profile}]")
+
+    def summary(self) -> str:
+        """Two lines in Chinese: what ran where, and what it reached."""
+        where = f"{self.device}，{self.precision}，{self.date[:10]}"
+        if self.peak_memory_bytes:
+            where += f"，峰值显存 {self.peak_memory_gib:.2f} GiB"
+        head = f"{self.label}（{where}）"
+        if not self.epochs:
+            return head + "\n没有完成任何迭代周期。"
+        f, n = self.final, len(self.epochs)
+        line = (f"{n} 个迭代周期共 {self.seconds:.1f} 秒：训练损失 {f['loss']:.3f}，"
+                f"训练精度 {f['train_acc']:.3f}，测试精度 {f['test_acc']:.3f}")
+        if self.profile == "smoke":
+            line += "。（smoke 档位只检验代码能运行，这些数字没有意义。）"
+        elif self.interrupted:
+            line += f"。（在 {self.config.epochs} 个迭代周期中的第 {n} 个之后中断。）"
+        elif at_chance(self) == n:
+            line += (f"。{n} 个迭代周期后仍停在随机猜测的水平（损失约 ln 10 = 2.30，精度约 0.1）："
+                     f"网络没有学起来，见练习 4 的平台期。")
+        return head + "\n" + line
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "History":
+        """Read a run file; a ValueError naming the file and the fix if it is not one."""
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            h = cls(**{**d, "config": Config(**d["config"])})
+            assert all({"epoch", "loss", "train_acc", "test_acc", "seconds"} <= set(e) for e in h.epochs)
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, ValueError, AssertionError) as e:
+            raise ValueError(f"{path} is not a run record of this version ({type(e).__name__}: {e}): restore "
+                             f"it (git checkout -- {path}) or record the run again") from None
+        return h
+
+
+def at_chance(h: History, classes: int = 10) -> int:
+    """How many epochs, from the first, stayed at chance level (accuracy ~ 1/classes, loss ~ ln classes)."""
+    n = 0
+    for e in h.epochs:
+        if e["test_acc"] >= 2 / classes and e["loss"] <= 0.9 * math.log(classes):
+            break
+        n += 1
+    return n
+
+
+def make_model(cfg: Config) -> nn.Sequential:
+    """The network `cfg` names, with d2l's Xavier initialisation (seeded by cfg.seed)."""
+    torch.manual_seed(cfg.seed)
+    net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm)
+    net.apply(init_weights)
+    return net
+
+
+class _WithBar:
+    """A loader that advances a progress bar by one batch as each batch is taken."""
+
+    def __init__(self, batches, bar):
+        self.batches, self.bar = batches, bar
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for batch in self.batches:
+            yield batch
+            self.bar.update()
+
+
+def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | torch.device | None = None,
+          precision: str = "auto", on_epoch=None, progress: bool = True,
+          predict: bool = False) -> tuple[History, nn.Sequential]:
+    """Train `cfg` as the profile sizes it (default: VGGBOOK_PROFILE's); return its History and network.
+
+    Ctrl-C ends the run with the epochs finished so far. With `predict`, the History keeps the
+    trained network's class for every test image.
+    """
+    from tqdm.auto import tqdm
+    profile = profile or current_profile()
+    cfg = sized(cfg, profile)
+    device = torch.device(device) if device is not None else default_device()
+    net = make_model(cfg).to(device)  # before the data: an impossible image size fails at once
+    train_iter, test_iter = loader.loaders(
+        cfg.batch_size, cfg.resize, train_limit=cfg.train_limit, test_limit=cfg.test_limit, device=device,
+        channels_last=device.type == "cuda", augment=cfg.augment, seed=cfg.seed, data=load_fashion_mnist())
+    optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                                weight_decay=cfg.weight_decay, foreach=True)
+    scheduler = None if cfg.schedule == "constant" else torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=len(train_iter), pct_start=0.25)
+    model, optimizer, precision = speed.fast(net, optimizer, device, precision)
+    history = History(cfg, profile, device_name(device),
+                      dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), torch.__version__, precision)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with tqdm(total=cfg.epochs * len(train_iter), unit="batch", desc=cfg.label(), disable=not progress) as bar:
+        history.epochs = fit(model, _WithBar(train_iter, bar), test_iter, cfg.epochs, optimizer,
+                             loss=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing),
+                             scheduler=scheduler, on_epoch=on_epoch)
+    if device.type == "cuda":
+        history.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+    if predict:
+        model.eval()
+        with torch.no_grad():
+            history.predictions = torch.cat([model(X).argmax(dim=1) for X, _ in test_iter]).tolist()
+    return history, net
+
+
+def record_path(cfg: Config, profile: str = "full", folder: Path = RESULTS) -> Path:
+    """Where the record of `cfg` run with `profile` lives: folder/<profile>/<name of what ran>.json."""
+    return folder / profile / f"{sized(cfg, profile).name()}.json"
+
+
+def recorded(cfg: Config, profile: str = "full") -> History | None:
+    """The book's recorded run of `cfg` (a GPU run for 'full', a 2-core CPU run for 'cpu'), or None."""
+    path = record_path(cfg, profile)
+    return History.load(path) if path.is_file() else None
+
+
+def run(cfg: Config, *, retrain: bool = False, on_epoch=None, progress: bool = True) -> History:
+    """The recorded GPU run of `cfg`, unless `retrain` (or VGGBOOK_RETRAIN) asks to train; then a new run.
+
+    A new run is sized by VGGBOOK_PROFILE (on a CPU, the cpu profile). With VGGBOOK_RUNS_DIR it is also
+    written there, and a finished run of the same configuration already there is reused (the GPU job).
+    """
+    if not (retrain or _env_yes("VGGBOOK_RETRAIN")):
+        h = recorded(cfg)
+        if h is not None:
+            print(f"载入本书记录的运行：{h.device}，{h.date[:10]}（要自己训练，设 RETRAIN = True）。")
+            return h
+    profile = current_profile()
+    out = os.environ.get("VGGBOOK_RUNS_DIR", "").strip()
+    path = record_path(cfg, profile, Path(out)) if out else None
+    if path is not None and path.is_file() and not (h := History.load(path)).interrupted:
+        print(f"与 {path} 中已训练的运行相同，直接读取。")
+        return h
+    h, _ = train(cfg, profile=profile, on_epoch=on_epoch, progress=progress)
+    print(h.summary())
+    if path is not None and h.epochs:
+        h.save(path)
+    return h
+
+
+def compare(retrained_dir: Path, *, tolerance: float = 0.015, require_all: bool = True) -> list[str]:
+    """Problems found comparing runs retrained on a GPU with the book's records (empty: they agree)."""
+    runs = {p.stem: History.load(p) for p in sorted(Path(retrained_dir).glob("full/*.json"))}
+    if not runs:
+        return [f"no full-profile runs in {retrained_dir}/full/"]
+    problems = []
+    for name, h in runs.items():
+        ref = recorded(h.config)
+        if h.interrupted or not h.device.startswith("NVIDIA"):
+            problems.append(f"{name}: {'interrupted, ' if h.interrupted else ''}on {h.device}: only finished "
+                            f"runs on a CUDA GPU can be compared")
+        elif ref is None:
+            problems.append(f"{name}: no recorded run to compare with")
+        elif abs(h.test_acc - ref.test_acc) > tolerance:
+            problems.append(f"{name}: test acc {h.test_acc:.4f} retrained vs {ref.test_acc:.4f} recorded, "
+                            f"more than {tolerance} apart")
+    if require_all:
+        problems += [f"{p.stem}: recorded, but not retrained" for p in sorted((RESULTS / "full").glob("*.json"))
+                     if p.stem not in runs]
+    return problems
+
+
+# Trained weights kept with a record, for looking inside the trained network (06). safetensors holds
+# tensors only (no pickled code). The conv blocks of the chapter's CPU run ship with its record
+# (2.3 MB); the whole network (17 M more parameters in the head) is cached on the machine that trained it.
+def _weights_path(cfg: Config, profile: str, part: str) -> Path:
+    folder = RESULTS / profile if part == "features" else MODEL_CACHE
+    return folder / f"{sized(cfg, profile).name()}.{part}.safetensors"
+
+
+def save_weights(net: nn.Sequential, cfg: Config, profile: str = "cpu", part: str = "model") -> Path:
+    """Write the whole network (part='model', to the cache) or its conv blocks ('features', to results/)."""
+    from safetensors.torch import save_file
+    module = net[:_flatten_at(net)] if part == "features" else net
+    path = _weights_path(cfg, profile, part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(path))
+    return path
+
+
+def load_weights(cfg: Config, profile: str = "cpu", part: str = "model") -> nn.Sequential | None:
+    """The trained network (or with part='features' its conv blocks) of `cfg`'s record, in eval mode;
+    None where no file holds it."""
+    from safetensors.torch import load_file
+    path = _weights_path(cfg, profile, part)
+    if not path.is_file():
+        return None
+    net = make_model(sized(cfg, profile))
+    module = net[:_flatten_at(net)] if part == "features" else net
+    module.load_state_dict(load_file(str(path)))
+    return module.eval()
+
+
+def _flatten_at(net: nn.Sequential) -> int:
+    """How many leading modules of `net` are conv blocks (everything before Flatten)."""
+    return next(i for i, m in enumerate(net) if isinstance(m, nn.Flatten))
