@@ -35,10 +35,10 @@ nbval: setup
 
 # Re-render the committed notebooks in place, in order, each on a fresh kernel (recorded runs shown).
 notebooks: setup
-	$(PY) tools/render_notebooks.py
+	$(PY) scripts/render_notebooks.py
 
 bench: setup
-	$(PY) -m vggbook bench --out vggbook/results/benchmark.json
+	$(PY) bench/bench.py --out bench/benchmark.json
 
 record: setup
 	$(PY) -m vggbook record
