@@ -2,12 +2,6 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def settings():
-    from vggbook.runs import Settings
-    return Settings.from_env()
-
-
-@pytest.fixture(scope="session")
-def fmnist(settings):
+def fmnist():
     from vggbook.data import load_fashion_mnist
-    return load_fashion_mnist(settings.data_dir)
+    return load_fashion_mnist()  # VGGBOOK_DATA, or the usual places

@@ -2,13 +2,13 @@ import pytest
 import torch
 import torchvision
 
-from vggbook import models, variants
+from vggbook import models
 from vggbook.models import VGG11_ARCH, count_parameters, narrow, vgg, vgg_block
 
 
 def table1(name):
     """A Table 1 configuration with the paper's ImageNet input and classes."""
-    return variants.build(name, in_channels=3, num_classes=1000)
+    return models.build(name, in_channels=3, num_classes=1000)
 
 TORCHVISION = {"A": 132_863_336, "B": 133_047_848, "D": 138_357_544, "E": 143_667_240}
 
@@ -27,7 +27,7 @@ def test_torchvision_counts_are_what_we_quote():
 
 @pytest.mark.parametrize("name", ["A-LRN", "C"])
 def test_table2_millions(name):
-    assert round(count_parameters(table1(name)) / 1e6) == variants.TABLE2_MILLIONS[name]
+    assert round(count_parameters(table1(name)) / 1e6) == models.TABLE2_MILLIONS[name]
 
 
 def test_weight_layers_per_configuration():
@@ -105,25 +105,25 @@ def test_unknown_configuration():
 @pytest.mark.parametrize("arch,ratio", [("vgg11", 4), ("vgg11", 1), ("vgg13", 4), ("vgg16", 4), ("vgg19", 2)])
 def test_build_gives_the_chapter_vgg_layer_for_layer(arch, ratio):
     """For 3x3-only configurations, build() and the chapter's vgg() make the same network, same weights."""
-    counts = [(len(kernels), width) for kernels, width in variants.TABLE1[variants.NAMES[arch]]]
+    counts = [(len(kernels), width) for kernels, width in models.TABLE1[models.NAMES[arch]]]
     torch.manual_seed(0)
     chapter = vgg(narrow(counts, ratio), input_size=96)
     torch.manual_seed(0)
-    built = variants.build(arch, ratio=ratio, input_size=96)
+    built = models.build(arch, ratio=ratio, input_size=96)
     assert repr(built) == repr(chapter)
     assert all(torch.equal(a, b) for a, b in zip(built.state_dict().values(), chapter.state_dict().values()))
 
 
 def test_build_defaults_are_the_chapters_data():
-    net = variants.build()  # VGG-11, full width, 1 channel, 10 classes, 224 px: the chapter's vgg(conv_arch)
+    net = models.build()  # VGG-11, full width, 1 channel, 10 classes, 224 px: the chapter's vgg(conv_arch)
     assert repr(net) == repr(vgg(VGG11_ARCH))
     assert net(torch.randn(1, 1, 224, 224)).shape == (1, 10)
 
 
 def test_build_batch_norm_and_alexnet():
-    net = variants.build("vgg11", ratio=4, batch_norm=True, input_size=32)
+    net = models.build("vgg11", ratio=4, batch_norm=True, input_size=32)
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 8
-    assert repr(variants.build("alexnet")) == repr(models.alexnet())
+    assert repr(models.build("alexnet")) == repr(models.alexnet())
 
 
 def test_vgg_block_is_the_chapters_plain_definition():

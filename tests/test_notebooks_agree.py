@@ -1,9 +1,10 @@
 """The chapter's code as the notebooks show it is the code the package runs.
 
-01 defines `vgg_block`, 02 `vgg`, 04 `evaluate_accuracy` and `fit`, each in a cell of its own, and
-later cells (and the recorded runs) use the package's. This test takes each definition out of the
-notebook JSON and checks that it is, statement for statement, the package's function (docstrings,
-comments and line breaks aside), then runs the notebook's vgg_block against the package's.
+01 defines `vgg_block`, 02 `vgg`, 04 `evaluate_accuracy` and `fit`, each in a cell of its own. This
+test takes each definition out of the notebook JSON and checks that it is, statement for statement,
+the package's function (docstrings, comments and line breaks aside), runs the notebook's vgg_block
+against the package's, and checks that 04 trains with the `fit` it defines: a reader who edits it
+sees the change.
 """
 import ast
 import inspect
@@ -80,3 +81,24 @@ def test_same_output_for_the_same_weights():
     X = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(chapter(X), ours(X))
+
+
+def test_04_trains_with_the_fit_it_defines(tmp_path):
+    """Run 04's cells up to its training cell with an edited copy of its own `fit`: the edit shows."""
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(NOTEBOOKS / "04_training.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    fit_cell = next(c for c in code if c.source.lstrip().startswith("def fit("))
+    fit_cell.source = fit_cell.source.replace(
+        "    return rows", "    rows.append({'edited by the reader': True})\n    return rows")
+    assert "edited by the reader" in fit_cell.source
+    train_cell = next(i for i, c in enumerate(nb.cells) if "rows = fit(model" in c.source)
+    nb.cells = [c for c in nb.cells[:train_cell + 1] if c.cell_type == "code" and "google.colab" not in c.source]
+    nb.cells.append(nbformat.v4.new_code_cell("print('LAST ROW', rows[-1])"))
+    for c in nb.cells:
+        c.outputs = []
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    out = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "LAST ROW {'edited by the reader': True}" in out, out

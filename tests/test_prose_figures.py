@@ -11,8 +11,8 @@ import pytest
 
 from vggbook import anatomy
 from vggbook.models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg
-from vggbook.runs import ALEXNET, CHAPTER, DEPTH, IMPROVED, at_chance, find_record
-from vggbook.runs.trainer import CPU_IMAGES_PER_S
+from vggbook.runs import ALEXNET, CHAPTER, DEPTH, IMPROVED, at_chance
+from vggbook.runs import recorded as find_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def _figures_04() -> list[str]:
         f"测试精度为 {vgg_run.test_acc:.3f}",
         f"{count_parameters(narrow_vgg) // 10_000} 万对 {count_parameters(alexnet()) // 10_000} 万",
         f"{anatomy.forward_flops(narrow_vgg) / 1e9:.2f} 对 {anatomy.forward_flops(alexnet()) / 1e9:.2f} GFLOPs",
-        f"约 {round(CPU_IMAGES_PER_S[-1][1])} 张图像",
+        f"{find_record(CHAPTER).date[:10]}",
     ]
 
 

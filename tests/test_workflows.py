@@ -1,4 +1,5 @@
-"""The GitHub Actions workflows lint clean with actionlint (shellcheck off: not installed here)."""
+"""The GitHub Actions workflows lint clean with actionlint (shellcheck off: not installed here), and the
+GPU scripts in scripts/ call what the workflow and the project expect."""
 import shutil
 import subprocess
 import sys
@@ -43,22 +44,77 @@ def test_gpu_job_runs_full_profile_nbval_and_compares():
     gpu = wf["jobs"]["gpu"]
     assert "self-hosted" in gpu["runs-on"] and "gpu" in gpu["runs-on"]
     steps = " ".join(s.get("run", "") for s in gpu["steps"])
-    assert "bash tools/gpu_job.sh" in steps
-    script = (ROOT / "tools" / "gpu_job.sh").read_text()
+    assert "bash scripts/gpu_job.sh" in steps
+    script = (ROOT / "scripts" / "gpu_job.sh").read_text()
     assert "VGGBOOK_PROFILE=full" in script and "VGGBOOK_RETRAIN=1" in script
     assert "pytest notebooks --nbval" in script and "-m vggbook compare" in script
     labels = (ROOT / "README.md").read_text()
     assert all(label in labels for label in gpu["runs-on"])
 
 
-@pytest.mark.parametrize("script", sorted((ROOT / "tools").glob("*.sh")), ids=lambda p: p.name)
-def test_tool_scripts_parse(script):
+SCRIPTS = sorted((ROOT / "scripts").glob("*.sh"))
+
+
+def test_there_are_scripts():
+    assert {p.name for p in SCRIPTS} >= {"gpu_job.sh", "gpu_session.sh"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_parse(script):
     proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
+def test_gpu_session_calls_the_benchmark_script_and_the_record_command():
+    script = (ROOT / "scripts" / "gpu_session.sh").read_text()
+    for call in ('bench/bench.py --fresh', 'bench/bench.py --reference-epochs', 'bench/bench.py --ablation',
+                 '-m vggbook record', 'bash scripts/gpu_job.sh', 'vggbook/results/full/'):
+        assert call in script, call
+    for gone in ("-m vggbook bench", "--missing", "--pending", "--only", "--results-dir", "tools/"):
+        assert gone not in script.replace("../shared/tools/", ""), gone
+    assert (ROOT / "bench" / "bench.py").is_file()
+
+
 def test_gpu_session_rejects_an_unknown_part_before_running_anything(tmp_path):
-    proc = subprocess.run(["bash", str(ROOT / "tools" / "gpu_session.sh"), "job", "benchh"],
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_session.sh"), "job", "benchh"],
                           capture_output=True, text=True, env={"OUT": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2 and "unknown part 'benchh'" in proc.stderr
     assert not list(tmp_path.iterdir())
+
+
+def _gpu_job(runs_dir: Path) -> subprocess.CompletedProcess:
+    """scripts/gpu_job.sh with PY=true: its folder checks and clean-up, no Python, no GPU, no training."""
+    return subprocess.run(["bash", str(ROOT / "scripts" / "gpu_job.sh")], capture_output=True, text=True,
+                          cwd=ROOT, env={"PY": "true", "VGGBOOK_RUNS_DIR": str(runs_dir), "PATH": "/usr/bin:/bin"})
+
+
+def test_gpu_job_clears_an_earlier_jobs_runs_and_only_those(tmp_path):
+    runs = tmp_path / "retrained"
+    (runs / "full").mkdir(parents=True)
+    (runs / ".vggbook-gpu-job").touch()
+    for name in ("vgg11", "alexnet-lr0.01"):
+        (runs / "full" / f"{name}.json").write_text("{}")
+    proc = _gpu_job(runs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sorted(p.name for p in runs.rglob("*")) == [".vggbook-gpu-job", "full"]
+
+
+@pytest.mark.parametrize("stray", ["notes.txt", "full/keep.txt", "full/sub/x.json", "other/x.json"])
+def test_gpu_job_deletes_nothing_in_a_folder_that_is_not_an_earlier_jobs(tmp_path, stray):
+    runs = tmp_path / "retrained"
+    (runs / "full").mkdir(parents=True)
+    (runs / ".vggbook-gpu-job").touch()
+    (runs / "full" / "vgg11.json").write_text("{}")
+    (runs / stray).parent.mkdir(parents=True, exist_ok=True)
+    (runs / stray).write_text("mine")
+    proc = _gpu_job(runs)
+    assert proc.returncode == 2 and "nothing was deleted" in proc.stderr
+    assert (runs / "full" / "vgg11.json").exists() and (runs / stray).read_text() == "mine"
+
+
+def test_gpu_job_deletes_nothing_without_its_mark(tmp_path):
+    runs = tmp_path / "retrained"
+    (runs / "full").mkdir(parents=True)
+    (runs / "full" / "vgg11.json").write_text("{}")
+    proc = _gpu_job(runs)
+    assert proc.returncode == 2 and (runs / "full" / "vgg11.json").exists()

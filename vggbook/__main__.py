@@ -68,7 +68,9 @@ def _check_out(out: Path | None) -> None:
         return
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder: give a file name, e.g. --out {out / 'run.json'}")
-    folder = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    folder = next(p for p in out.absolute().parents if p.exists())
+    if not folder.is_dir():
+        raise ValueError(f"--out {out}: {folder} is a file, not a folder; choose another place")
     if not os.access(folder, os.W_OK):
         raise ValueError(f"--out {out}: {folder} is not writable; choose another place")
 
@@ -150,10 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _stop)  # a kill or a timeout ends training as Ctrl-C does
     try:
         return _dispatch(a)
-    except (ValueError, OSError, RuntimeError) as e:  # the package's errors name the problem and the fix
+    except (ValueError, OSError, RuntimeError, FloatingPointError) as e:  # they name the problem and the fix
         if traceback:
             raise
-        print(f"error: {e}\n(add --traceback for the details)", file=sys.stderr)
+        advice = (": the run was stopped; try a lower learning rate (the chapter's is 0.05) or batch norm"
+                  if isinstance(e, FloatingPointError) else "")
+        print(f"error: {e}{advice}\n(add --traceback for the details)", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

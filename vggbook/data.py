@@ -213,6 +213,10 @@ def prepare_d2l(root: str | os.PathLike, source: str | os.PathLike | None = None
         if target.is_file() and hashlib.md5(target.read_bytes()).hexdigest() == md5:
             continue
         part = dest / f".{name}.part"
-        part.write_bytes(read_verified(_file_in(src, name)))
-        os.replace(part, target)
+        try:
+            part.write_bytes(read_verified(_file_in(src, name)))
+            os.replace(part, target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
     return dest

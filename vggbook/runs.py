@@ -125,13 +125,13 @@ def sized(cfg: Config, profile: str = "full") -> Config:
     return replace(cfg, **changes)
 
 
-def _env_yes(name: str) -> bool:
-    value = os.environ.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"{name}={value!r} is neither yes nor no: use 1 or 0 (in a notebook: %env {name}=1)")
+def should_train(retrain: bool = False) -> bool:
+    """True if `retrain` (a notebook's RETRAIN) or the environment (VGGBOOK_RETRAIN=1) asks to train."""
+    value = os.environ.get("VGGBOOK_RETRAIN", "").strip().lower()
+    if value not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+        raise ValueError(f"VGGBOOK_RETRAIN={value!r} is neither yes nor no: use 1 or 0 "
+                         f"(in a notebook: %env VGGBOOK_RETRAIN=1)")
+    return bool(retrain) or value in ("1", "true", "yes", "on")
 
 
 def current_profile() -> str:
@@ -218,6 +218,15 @@ class History:
                      f"网络没有学起来，见练习 4 的平台期。")
         return head + "\n" + line
 
+    @classmethod
+    def of_run(cls, cfg: Config, rows: list[dict], device: torch.device, precision: str = "fp32",
+               profile: str | None = None) -> "History":
+        """The History of a run of `cfg` that `fit` just finished on `device` (its rows, this machine)."""
+        memory = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" else None
+        return cls(cfg, profile or current_profile(), device_name(device),
+                   dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), torch.__version__,
+                   precision, list(rows), memory)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -295,16 +304,13 @@ def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | to
     scheduler = None if cfg.schedule == "constant" else torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=len(train_iter), pct_start=0.25)
     model, optimizer, precision = speed.fast(net, optimizer, device, precision)
-    history = History(cfg, profile, device_name(device),
-                      dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), torch.__version__, precision)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     with tqdm(total=cfg.epochs * len(train_iter), unit="batch", desc=cfg.label(), disable=not progress) as bar:
-        history.epochs = fit(model, _WithBar(train_iter, bar), test_iter, cfg.epochs, optimizer,
-                             loss=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing),
-                             scheduler=scheduler, on_epoch=on_epoch)
-    if device.type == "cuda":
-        history.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+        rows = fit(model, _WithBar(train_iter, bar), test_iter, cfg.epochs, optimizer,
+                   loss=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing), scheduler=scheduler,
+                   on_epoch=on_epoch)
+    history = History.of_run(cfg, rows, device, precision, profile)
     if predict:
         model.eval()
         with torch.no_grad():
@@ -312,9 +318,10 @@ def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | to
     return history, net
 
 
-def record_path(cfg: Config, profile: str = "full", folder: Path = RESULTS) -> Path:
-    """Where the record of `cfg` run with `profile` lives: folder/<profile>/<name of what ran>.json."""
-    return folder / profile / f"{sized(cfg, profile).name()}.json"
+def record_path(cfg: Config, profile: str = "full", folder: Path | None = None) -> Path:
+    """Where the record of `cfg` run with `profile` lives: <folder>/<profile>/<name of what ran>.json
+    (folder: the book's results, in the package)."""
+    return (folder or RESULTS) / profile / f"{sized(cfg, profile).name()}.json"
 
 
 def recorded(cfg: Config, profile: str = "full") -> History | None:
@@ -329,7 +336,7 @@ def run(cfg: Config, *, retrain: bool = False, on_epoch=None, progress: bool = T
     A new run is sized by VGGBOOK_PROFILE (on a CPU, the cpu profile). With VGGBOOK_RUNS_DIR it is also
     written there, and a finished run of the same configuration already there is reused (the GPU job).
     """
-    if not (retrain or _env_yes("VGGBOOK_RETRAIN")):
+    if not should_train(retrain):
         h = recorded(cfg)
         if h is not None:
             print(f"载入本书记录的运行：{h.device}，{h.date[:10]}（要自己训练，设 RETRAIN = True）。")
@@ -351,7 +358,7 @@ def compare(retrained_dir: Path, *, tolerance: float = 0.015, require_all: bool 
     """Problems found comparing runs retrained on a GPU with the book's records (empty: they agree)."""
     runs = {p.stem: History.load(p) for p in sorted(Path(retrained_dir).glob("full/*.json"))}
     if not runs:
-        return [f"no full-profile runs in {retrained_dir}/full/"]
+        raise ValueError(f"no full-profile runs in {retrained_dir}/full/: give the VGGBOOK_RUNS_DIR of a GPU job")
     problems = []
     for name, h in runs.items():
         ref = recorded(h.config)

@@ -44,6 +44,7 @@ class Autocast(nn.Module):
         self.net, self.dtype, self.scaler = net, dtype, scaler
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
+        X = X.contiguous(memory_format=torch.channels_last)  # the weights' layout (see `fast`)
         with torch.autocast("cuda", dtype=self.dtype):
             out = self.net(X).float()
         if self.scaler is None or not torch.is_grad_enabled():
@@ -76,8 +77,8 @@ class ScaledOptimizer:
 def fast(net: nn.Module, optimizer, device: torch.device, precision: str = "auto"):
     """(model, optimizer, precision) that train `net` on `device` in the precision it does best.
 
-    `net` and `optimizer` are on the device already. On a GPU the weights go channels_last (NHWC,
-    the layout of cuDNN's tensor-core kernels; the loader's images should too).
+    `net` and `optimizer` are on the device already. On a GPU the weights and each batch go
+    channels_last (NHWC), the layout of cuDNN's tensor-core kernels.
     """
     chosen = precision_for(device, precision)
     if device.type == "cuda":

@@ -10,6 +10,7 @@ is called. Choosing, recording and loading runs is `runs.py`'s job.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -98,6 +99,9 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
             seconds = timer.stop()
             loss_total, train_correct, test_acc = torch.stack(
                 [loss_sum, correct.float(), test_acc.float()]).tolist()
+            if not math.isfinite(loss_total):
+                raise FloatingPointError(
+                    f"the training loss became {loss_total} in epoch {epoch}")
             row = {"epoch": epoch, "loss": loss_total / n,
                    "train_acc": train_correct / n, "test_acc": test_acc,
                    "seconds": seconds}

@@ -1,0 +1,196 @@
+"""The training loop and the run layer: it learns, it stops cleanly, and run() loads or trains."""
+import math
+
+import pytest
+import torch
+
+from vggbook import loader, runs
+from vggbook.runs import ALEXNET, CHAPTER, DEPTH_BN, Config, History
+from vggbook.train import fit
+
+
+@pytest.fixture(scope="module")
+def learned():
+    # Small but real: 1,024 images at 32 px, 3 epochs, a recipe that learns quickly.
+    cfg = Config(resize=32, epochs=3, batch_norm=True, momentum=0.9, train_limit=1024, test_limit=512)
+    return runs.train(cfg, profile="full", device="cpu", progress=False)[0]
+
+
+def _tiny(fmnist, batch=64):
+    return loader.loaders(batch, 32, train_limit=256, test_limit=128, data=fmnist)
+
+
+def test_training_lowers_the_loss(learned):
+    losses = [e["loss"] for e in learned.epochs]
+    assert len(losses) == 3 and losses[-1] < losses[0] - 0.2
+    assert learned.test_acc > 0.5  # 10 classes: chance is 0.1
+    assert learned.profile == "full" and learned.precision == "fp32" and learned.device.startswith("cpu")
+
+
+def test_history_round_trips_through_json(learned, tmp_path):
+    assert History.load(learned.save(tmp_path / "h.json")) == learned
+
+
+def test_profiles_shrink_a_run_but_never_below_what_the_network_needs():
+    assert runs.sized(CHAPTER, "full") == CHAPTER
+    cpu = runs.sized(CHAPTER, "cpu")
+    assert (cpu.resize, cpu.epochs, cpu.train_limit) == (32, 6, None)
+    smoke = runs.sized(CHAPTER, "smoke")
+    assert (smoke.resize, smoke.epochs, smoke.train_limit, smoke.test_limit) == (96, 1, 256, 256)
+    assert runs.sized(ALEXNET, "cpu").resize == 65  # AlexNet's stride-4 conv and 3 pools need 65 px
+    runs.make_model(runs.sized(ALEXNET, "cpu"))      # ... and builds there
+    assert runs.sized(Config(resize=48, epochs=2), "cpu") == Config(resize=32, epochs=2)
+
+
+def test_record_names_say_what_differs_from_the_chapter():
+    assert CHAPTER.name() == "vgg11"
+    assert DEPTH_BN.name() == "vgg16-bn-96px"
+    assert runs.sized(CHAPTER, "cpu").name() == "vgg11-32px-e6"
+    assert Config(arch="alexnet", lr=0.01).name() == "alexnet-lr0.01"
+    names = [runs.sized(c, p).name() for p, cs in runs.RECORDED.items() for c in cs]
+    assert len(set(names)) == len(names)
+
+
+def test_the_environment_is_read_when_asked(monkeypatch):
+    monkeypatch.setenv("VGGBOOK_PROFILE", " Smoke")
+    assert runs.current_profile() == "smoke"
+    monkeypatch.setenv("VGGBOOK_PROFILE", "fast")
+    with pytest.raises(ValueError, match="VGGBOOK_PROFILE='fast' is not a run profile: use one of full, cpu, smoke"):
+        runs.current_profile()
+    for value, wanted in (("on", True), ("0", False), ("", False)):
+        monkeypatch.setenv("VGGBOOK_RETRAIN", value)
+        assert runs.should_train(False) is wanted and runs.should_train(True) is True
+    monkeypatch.setenv("VGGBOOK_RETRAIN", "maybe")
+    with pytest.raises(ValueError, match="neither yes nor no.*%env VGGBOOK_RETRAIN=1"):
+        runs.should_train()
+
+
+def test_ctrl_c_keeps_the_finished_epochs(fmnist):
+    train_iter, test_iter = _tiny(fmnist)
+    net = runs.make_model(Config(resize=32))
+    calls, original = {"n": 0}, net.forward
+
+    def forward(x):
+        calls["n"] += 1
+        if calls["n"] == 8:  # 4 training + 2 test batches per epoch: this is in epoch 2
+            raise KeyboardInterrupt
+        return original(x)
+    net.forward = forward
+    rows = fit(net, train_iter, test_iter, 5, torch.optim.SGD(net.parameters(), lr=0.05))
+    assert len(rows) == 1 and math.isfinite(rows[0]["loss"])
+    h = History.of_run(Config(resize=32, epochs=5), rows, torch.device("cpu"), profile="cpu")
+    assert h.interrupted and "中断" in h.summary()
+
+
+def test_nan_is_caught_within_check_every_steps(fmnist):
+    """A loss that turns NaN mid-epoch stops the run at the next check, not at the epoch's end."""
+    train_iter, test_iter = loader.loaders(16, 32, train_limit=256, test_limit=16, data=fmnist)
+    net = runs.make_model(Config(resize=32))
+    seen, original = {"n": 0}, net.forward
+
+    def forward(x):
+        seen["n"] += 1
+        out = original(x)
+        return out * float("nan") if seen["n"] >= 3 else out
+    net.forward = forward
+    with pytest.raises(FloatingPointError, match="at step 4 of epoch 1"):
+        fit(net, train_iter, test_iter, 1, torch.optim.SGD(net.parameters(), lr=0.01), check_every=4)
+    assert seen["n"] == 4  # 16 batches in the epoch: stopped after 4
+
+
+def test_nan_in_a_short_epoch_is_caught_at_its_end(fmnist):
+    train_iter, test_iter = _tiny(fmnist)
+    net = runs.make_model(Config(resize=32))
+    with torch.no_grad():
+        net[-1].weight.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="in epoch 1"):
+        fit(net, train_iter, test_iter, 3, torch.optim.SGD(net.parameters(), lr=0.05))
+
+
+def test_fit_takes_d2l_style_cpu_batches(fmnist):
+    """fit moves each batch to the net's device, as d2l.train_ch6 does: any iterable of (X, y) works."""
+    train_iter, test_iter = _tiny(fmnist)
+    net = runs.make_model(Config(resize=32))
+    rows = fit(net, list(train_iter), list(test_iter), 1, torch.optim.SGD(net.parameters(), lr=0.05))
+    assert len(rows) == 1 and 0 <= rows[0]["test_acc"] <= 1
+
+
+def test_summary_tells_smoke_stuck_and_finished_runs_apart():
+    stuck = [{"epoch": i, "loss": 2.3, "train_acc": 0.1, "test_acc": 0.1, "seconds": 1.0} for i in (1, 2, 3)]
+    def h(profile):
+        return History(Config(epochs=3), profile, "cpu", "2026-01-01", "x", epochs=[dict(e) for e in stuck])
+    assert "smoke 档位" in h("smoke").summary() and "随机猜测" not in h("smoke").summary()
+    assert "3 个迭代周期后仍停在随机猜测的水平" in h("cpu").summary()
+    learning = h("cpu")
+    learning.epochs[2].update(test_acc=0.6, loss=1.0)
+    assert "随机猜测" not in learning.summary() and "中断" not in learning.summary()
+    assert "没有完成任何迭代周期" in History(Config(), "cpu", "cpu", "2026-01-01", "x").summary()
+
+
+def test_run_loads_the_record_unless_asked_to_retrain(monkeypatch, capsys):
+    monkeypatch.setenv("VGGBOOK_RETRAIN", "0")
+    h = runs.run(CHAPTER)
+    assert h == runs.recorded(CHAPTER) and h.device.startswith("NVIDIA")
+    assert "载入本书记录的运行：NVIDIA" in capsys.readouterr().out
+    trained = []
+    monkeypatch.setattr(runs, "train", lambda cfg, **kw: trained.append((cfg, kw["profile"])) or (h, None))
+    monkeypatch.setenv("VGGBOOK_PROFILE", "smoke")
+    runs.run(CHAPTER, retrain=True)
+    runs.run(Config(resize=40))  # no record of this one: trains
+    assert trained == [(CHAPTER, "smoke"), (Config(resize=40), "smoke")]
+
+
+def test_run_writes_what_it_trains_to_the_runs_dir_and_reuses_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("VGGBOOK_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VGGBOOK_PROFILE", "smoke")
+    cfg = Config(resize=32, epochs=1)
+    h = runs.run(cfg, retrain=True, progress=False)
+    saved = History.load(tmp_path / "smoke" / f"{runs.sized(cfg, 'smoke').name()}.json")
+    assert saved == h and saved.profile == "smoke"
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("trained a run the folder holds"))
+    assert runs.run(cfg, retrain=True) == h  # a second notebook asking for it gets that run
+
+
+def _gpu_copy(h: History, **changes) -> History:
+    return History(**{**h.__dict__, "device": "NVIDIA test GPU", "profile": "full", **changes})
+
+
+def test_compare_flags_disagreement_cpu_runs_and_missing_records(tmp_path, monkeypatch, learned):
+    rec = tmp_path / "results"
+    monkeypatch.setattr(runs, "RESULTS", rec)
+    other = Config(**{**learned.config.__dict__, "lr": 0.1})
+    _gpu_copy(learned).save(runs.record_path(learned.config, "full", rec))
+    _gpu_copy(learned, config=other).save(runs.record_path(other, "full", rec))
+    new = tmp_path / "new"
+    _gpu_copy(learned).save(runs.record_path(learned.config, "full", new))
+    assert runs.compare(new, require_all=False) == []
+    assert runs.compare(new) == [f"{other.name()}: recorded, but not retrained"]
+    worse = _gpu_copy(learned, epochs=[dict(e) for e in learned.epochs])
+    worse.epochs[-1]["test_acc"] -= 0.05
+    worse.save(runs.record_path(learned.config, "full", new))
+    assert "more than 0.015 apart" in runs.compare(new, require_all=False)[0]
+    learned.save(runs.record_path(learned.config, "full", new))  # a CPU run
+    assert "only finished runs on a CUDA GPU" in runs.compare(new, require_all=False)[0]
+    with pytest.raises(ValueError, match="no full-profile runs in"):
+        runs.compare(tmp_path / "nothing")
+
+
+def test_live_curves_update_in_place(fmnist, monkeypatch):
+    import IPython.display
+    from vggbook.plots import LiveCurves
+    shown, updated = [], []
+
+    class Handle:
+        def update(self, fig):
+            updated.append(fig)
+
+    def display(fig, display_id=None):
+        shown.append(fig)
+        return Handle()
+    monkeypatch.setattr(IPython.display, "display", display)
+    train_iter, test_iter = _tiny(fmnist)
+    net = runs.make_model(Config(resize=32))
+    live = LiveCurves(2)
+    rows = fit(net, train_iter, test_iter, 2, torch.optim.SGD(net.parameters(), lr=0.05), on_epoch=live)
+    assert len(rows) == 2 and len(shown) == 1 and updated == [shown[0]]  # one figure, redrawn
+    assert live.epochs == rows
