@@ -1,31 +1,34 @@
 """Where one training step of the narrow VGG-11 spends its time on a CUDA GPU.
 
 For each image size: the batch loader alone, the wall time of a training step (forward, backward,
-SGD; bf16 autocast, channels_last, as vggbook.runs.train runs it), its GPU time from CUDA events, and
-torch.profiler tables sorted by CPU and by GPU time. A step whose wall time is well above its GPU
-time is bound by launching kernels from Python, not by the GPU.
+SGD; bf16 autocast and channels_last as vggbook.train.fast sets them up, cudnn.benchmark as in
+bench/bench.py's fast path), its GPU time from CUDA events, and torch.profiler tables sorted by
+CPU and by GPU time. A step whose wall time is well above its GPU time is bound by launching
+kernels from Python, not by the GPU.
 
 Usage (on a GPU machine; VGGBOOK_DATA names the data folder if it is not found elsewhere):
-    python tools/profile_step.py [SIZE ...]
+    python bench/profile_step.py [SIZE ...]       (default sizes: 32 224)
+A tool beside the package, like bench.py: nothing in vggbook imports it.
 """
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 from vggbook import data, loader
-from vggbook.runs import Settings, TrainConfig, make_model
+from vggbook.runs import CHAPTER, make_model
 
 
 def profile_size(size: int, fmnist, steps: int = 200) -> None:
     dev = torch.device("cuda")
     torch.backends.cudnn.benchmark = True
     train_iter, _ = loader.loaders(128, size, device=dev, channels_last=True, data=fmnist)
-    net = make_model(TrainConfig(resize=size)).to(dev, memory_format=torch.channels_last)
+    net = make_model(replace(CHAPTER, resize=size)).to(dev, memory_format=torch.channels_last)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, foreach=True)
 
     batches = iter(train_iter)
@@ -72,7 +75,7 @@ def main(argv: list[str]) -> int:
     if not torch.cuda.is_available():
         print("profile_step.py needs a CUDA GPU")
         return 1
-    fmnist = data.load_fashion_mnist(Settings.from_env().data_dir)
+    fmnist = data.load_fashion_mnist()  # VGGBOOK_DATA, or where vggbook finds it
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
     for size in [int(a) for a in argv] or [32, 224]:
         profile_size(size, fmnist)

@@ -4,30 +4,32 @@
 # logs each to runs/gpu/, and packs runs/gpu/ into one archive: $OUT/gpu-session.tar.gz when OUT is
 # set, else runs/gpu-session.tar.gz. Exits non-zero if any part failed (the archive is made anyway).
 #
-#   bash tools/gpu_session.sh [PART ...]          (default: job)
-#     job       tools/gpu_job.sh, as the workflow's gpu job runs it: nbval over every notebook with
+#   bash scripts/gpu_session.sh [PART ...]        (default: job)
+#     job       scripts/gpu_job.sh, as the workflow's gpu job runs it: nbval over every notebook with
 #               the full profile and forced training, then compare with the recorded runs (~7-8 min)
-#     yardstick python -m vggbook bench --fresh 2: the d2l reference for all 10 epochs once and the
+#     yardstick python bench/bench.py --fresh 2: the d2l reference for all 10 epochs once and the
 #               fast path twice, each in a fresh process timed from its start
 #               -> runs/gpu/benchmark-fresh.json                                            (~5 min)
-#     bench     python -m vggbook bench, the d2l reference for REF_EPOCHS epochs (default 2) and the
+#     bench     python bench/bench.py, the d2l reference for REF_EPOCHS epochs (default 2) and the
 #               fast path for 10, side by side -> runs/gpu/benchmark.json                   (~1.5 min)
-#     ablation  python -m vggbook bench --ablation, 3 epochs per variant, at 224 px and at 32 px
+#     ablation  python bench/bench.py --ablation, 3 epochs per variant, at 224 px and at 32 px
 #               -> runs/gpu/benchmark-ablation-224px.json, -32px.json                        (~5 min)
-#     record    python -m vggbook record --missing: the configurations not yet in vggbook/results/
-#               (RECORD_ALL=1: all of them, ~7 min; RECORD_PENDING=1: the pending ones, d2l's AlexNet at
-#               lr 0.01 and VGG-16 with batch norm, ~1 min); vggbook/results/ is then copied to runs/gpu/recorded/
+#     record    python -m vggbook record: the book's full-profile runs that have no record in
+#               vggbook/results/full/ yet (RECORD="alexnet-lr0.01 vgg16-bn-96px": these, recorded again;
+#               RECORD_ALL=1: every one of them, ~7 min); vggbook/results/full/ is then copied to
+#               runs/gpu/recorded/
 #
-# BENCH_ARGS is added to both bench commands: a dry run of this script on a CPU machine is
-#   BENCH_ARGS="--device cpu --limit 640 --epochs 2 --variants fast sync" bash tools/gpu_session.sh bench ablation
-# (bench ignores --variants; that dry run took 4 minutes on 2 CPU cores).
+# BENCH_ARGS is added to the three bench commands: a dry run of this script on a CPU machine is
+#   PY=.venv/bin/python BENCH_ARGS="--device cpu --limit 640 --epochs 2 --resize 32 --variants fast sync" \
+#     bash scripts/gpu_session.sh bench ablation
+# (bench ignores --variants; its --resize 32 overrides the ablation's sizes; ~2 minutes on 2 CPU cores).
 # The minutes in brackets are estimates for an H100 from the recorded runs' epoch times. Each part
-# has a timeout (JOB_TIMEOUT=560, BENCH_TIMEOUT=300, ABLATION_TIMEOUT=280 per size, RECORD_TIMEOUT
-# =1800 s) so that the archive is still made inside a 10-minute device command: run `job` alone in
-# one command and `bench ablation` in the next.
+# has a timeout (JOB_TIMEOUT=560, YARDSTICK_TIMEOUT=540, BENCH_TIMEOUT=300, ABLATION_TIMEOUT=280 per
+# size, RECORD_TIMEOUT=1800 s) so that the archive is still made inside a 10-minute device command:
+# run `job` alone in one command and `bench ablation` in the next.
 # Prepare here first: `bash ../shared/tools/device-prep.sh`, then carry .whl and .gpu-data and
 # start the device command with the line that script prints. Copy what a run measured into
-# vggbook/results/ (and the book) only after reading it.
+# vggbook/results/ or bench/benchmark.json (and the book) only after reading it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for p in "${@:-job}"; do  # a typo should not cost a device run
@@ -55,19 +57,21 @@ part() {  # part NAME TIMEOUT_S COMMAND...: run, log, time, remember a failure
 for p in "${@:-job}"; do
   case $p in
     job)      part job "${JOB_TIMEOUT:-560}" env PY="$PY" VGGBOOK_RUNS_DIR="$log/retrained" \
-                PYTEST_ARGS="--junitxml=$log/nbval.xml" bash tools/gpu_job.sh ;;
-    yardstick) part yardstick "${YARDSTICK_TIMEOUT:-540}" "$PY" -m vggbook bench --fresh "${REPEATS:-2}" \
+                PYTEST_ARGS="--junitxml=$log/nbval.xml" bash scripts/gpu_job.sh ;;
+    yardstick) part yardstick "${YARDSTICK_TIMEOUT:-540}" "$PY" bench/bench.py --fresh "${REPEATS:-2}" \
                 --out "$log/benchmark-fresh.json" ${BENCH_ARGS:-} ;;
-    bench)    part bench "${BENCH_TIMEOUT:-300}" "$PY" -m vggbook bench --reference-epochs "${REF_EPOCHS:-2}" \
+    bench)    part bench "${BENCH_TIMEOUT:-300}" "$PY" bench/bench.py --reference-epochs "${REF_EPOCHS:-2}" \
                 --out "$log/benchmark.json" ${BENCH_ARGS:-} ;;
     ablation) for px in 224 32; do
-                part "ablation-${px}px" "${ABLATION_TIMEOUT:-280}" "$PY" -m vggbook bench --ablation \
+                part "ablation-${px}px" "${ABLATION_TIMEOUT:-280}" "$PY" bench/bench.py --ablation \
                   --resize "$px" --out "$log/benchmark-ablation-${px}px.json" ${BENCH_ARGS:-}
               done ;;
-    record)   if [ "${RECORD_ALL:-0}" = 1 ]; then missing=; else missing=--missing; fi
-              if [ "${RECORD_PENDING:-0}" = 1 ]; then missing=--pending; fi
-              part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record $missing
-              mkdir -p "$log/recorded" && cp vggbook/results/*.json "$log/recorded/" ;;
+    record)   names=${RECORD:-}   # none: every full-profile run of the book that has no record yet
+              if [ "${RECORD_ALL:-0}" = 1 ]; then
+                names=$("$PY" -c "from vggbook import runs; print(*(runs.sized(c).name() for c in runs.RECORDED['full']))")
+              fi
+              part record "${RECORD_TIMEOUT:-1800}" "$PY" -m vggbook record $names
+              mkdir -p "$log/recorded" && cp vggbook/results/full/*.json "$log/recorded/" ;;
   esac
 done
 

@@ -98,10 +98,10 @@ def few_images(fmnist, monkeypatch):
 
 def _stop_at_forward(monkeypatch, n, stop):
     """Every network built from now on calls `stop()` at its n-th forward pass."""
-    build = runs.make_model
+    build = runs.build
 
-    def make_model(cfg):
-        net, calls = build(cfg), {"n": 0}
+    def stopping(*args, **kwargs):
+        net, calls = build(*args, **kwargs), {"n": 0}
         original = net.forward
 
         def forward(x):
@@ -111,7 +111,7 @@ def _stop_at_forward(monkeypatch, n, stop):
             return original(x)
         net.forward = forward
         return net
-    monkeypatch.setattr(runs, "make_model", make_model)
+    monkeypatch.setattr(runs, "build", stopping)
 
 
 def _ctrl_c():
@@ -147,14 +147,14 @@ def test_interrupt_before_any_epoch_writes_nothing(tmp_path, few_images, monkeyp
 
 
 def test_a_loss_that_becomes_nan_stops_with_one_line(few_images, monkeypatch, capsys):
-    build = runs.make_model
+    build = runs.build
 
-    def broken(cfg):
-        net = build(cfg)
+    def broken(*args, **kwargs):
+        net = build(*args, **kwargs)
         with torch.no_grad():
-            net[-1].weight.fill_(float("nan"))
+            net[-1].bias.fill_(float("nan"))  # init_weights re-draws the weights, not the biases
         return net
-    monkeypatch.setattr(runs, "make_model", broken)
+    monkeypatch.setattr(runs, "build", broken)
     assert main(FULL3) == 1
     assert "error: the training loss became nan in epoch 1" in capsys.readouterr().err
 

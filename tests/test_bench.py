@@ -12,7 +12,7 @@ import torch
 
 from vggbook.data import load_fashion_mnist
 from vggbook.runs import CHAPTER, make_model
-from vggbook.speed import Autocast, ScaledOptimizer, precision_for
+from vggbook.train import Autocast, ScaledOptimizer, precision_for
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

@@ -4,14 +4,13 @@ The chapter's code, as the notebooks show it:
   models.py    vgg_block, vgg, narrow, alexnet (02 shows vgg); the paper's Table 1 and `build` (05)
   data.py      finding, verifying and loading Fashion-MNIST without a network (04)
   loader.py    the on-device data loader, d2l's load_data_fashion_mnist made fast (04)
-  train.py     fit: the training loop, d2l.train_ch6's recipe (04 shows it)
+  train.py     fit: the training loop, d2l.train_ch6's recipe (04 shows it); fast: bf16/fp16 on a GPU
   anatomy.py   the shape trace, per-layer parameters, FLOPs and activation memory (03, 05)
   plots.py     learning curves (also live, as an on_epoch callback) and the architecture drawn to scale
 Machinery:
-  speed.py     bf16 or fp16 on a GPU, wrapped around the model for fit
   runs.py      configurations, profiles, run histories and the book's recorded runs; run(cfg)
   __main__.py  the command line: python -m vggbook train|record|compare|data
-Imports point one way: __main__ -> runs -> speed and the chapter's modules -> torch.
+Imports point one way: __main__ -> runs -> the chapter's modules -> torch.
 """
 from .models import VGG11_ARCH, alexnet, narrow, vgg, vgg_block
 

@@ -15,7 +15,7 @@ import torch
 
 from . import runs
 from .data import find_data, load_fashion_mnist
-from .speed import PRECISIONS, precision_for
+from .train import PRECISIONS, precision_for
 
 
 def _positive(text: str) -> int:

@@ -57,7 +57,7 @@ class DeviceLoader:
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *,
                  resize: int | None = None, shuffle: bool = False, device: str | torch.device = "cpu",
-                 channels_last: bool = False, augment: bool = False, seed: int = 0):
+                 channels_last: bool = False, augment: bool = False, seed: int = 0, on_batch=None):
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         self.device = torch.device(device)
@@ -65,6 +65,7 @@ class DeviceLoader:
         self.labels = labels.to(self.device)
         self.batch_size, self.resize, self.shuffle = batch_size, resize, shuffle
         self.channels_last, self.augment = channels_last, augment
+        self.on_batch = on_batch  # called after each batch is used (a progress bar's update)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
 
     def __len__(self) -> int:
@@ -83,18 +84,22 @@ class DeviceLoader:
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x, self.labels[idx]
+            if self.on_batch is not None:
+                self.on_batch()
 
 
 def loaders(batch_size: int = 128, resize: int | None = 224, *, train_limit: int | None = None,
             test_limit: int | None = None, device: str | torch.device = "cpu", channels_last: bool = False,
             augment: bool = False, seed: int = 0, root: str | os.PathLike | None = None,
-            data: FashionMNIST | None = None) -> tuple[DeviceLoader, DeviceLoader]:
-    """Training and test loaders, like `d2l.load_data_fashion_mnist(batch_size, resize)`."""
+            data: FashionMNIST | None = None, on_batch=None) -> tuple[DeviceLoader, DeviceLoader]:
+    """Training and test loaders, like `d2l.load_data_fashion_mnist(batch_size, resize)`.
+
+    `on_batch()` is called after each training batch (a progress bar's update)."""
     data = data or load_fashion_mnist(root)
     tx, ty = subset(data.train_images, data.train_labels, train_limit, seed)
     vx, vy = subset(data.test_images, data.test_labels, test_limit, seed)
     train = DeviceLoader(tx, ty, batch_size, resize=resize, shuffle=True, device=device,
-                         channels_last=channels_last, augment=augment, seed=seed)
+                         channels_last=channels_last, augment=augment, seed=seed, on_batch=on_batch)
     # Evaluation keeps no activations for backward, so a batch twice as large fits in the same memory.
     test = DeviceLoader(vx, vy, 2 * batch_size,
                         resize=resize, device=device, channels_last=channels_last, seed=seed)

@@ -24,10 +24,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import loader, speed
+from . import loader
 from .data import load_fashion_mnist
 from .models import NAMES, TABLE1, build
-from .train import fit, init_weights
+from .train import fast, fit, init_weights
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODEL_CACHE = Path.home() / ".cache" / "vggbook" / "models"
@@ -268,49 +268,48 @@ def make_model(cfg: Config) -> nn.Sequential:
     return net
 
 
-class _WithBar:
-    """A loader that advances a progress bar by one batch as each batch is taken."""
-
-    def __init__(self, batches, bar):
-        self.batches, self.bar = batches, bar
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __iter__(self):
-        for batch in self.batches:
-            yield batch
-            self.bar.update()
-
-
 def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | torch.device | None = None,
           precision: str = "auto", on_epoch=None, progress: bool = True,
           predict: bool = False) -> tuple[History, nn.Sequential]:
     """Train `cfg` as the profile sizes it (default: VGGBOOK_PROFILE's); return its History and network.
 
-    Ctrl-C ends the run with the epochs finished so far. With `predict`, the History keeps the
-    trained network's class for every test image.
+    The same steps as notebook 04: the data iterators, the network with d2l's initialisation, SGD,
+    `fast` for the GPU's precision, then the chapter's `fit`. Ctrl-C ends the run with the epochs
+    finished so far. With `predict`, the History keeps the network's class for every test image.
     """
     from tqdm.auto import tqdm
     profile = profile or current_profile()
     cfg = sized(cfg, profile)
     device = torch.device(device) if device is not None else default_device()
-    net = make_model(cfg).to(device)  # before the data: an impossible image size fails at once
+    history = History(cfg, profile, device_name(device),
+                      dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), torch.__version__)
+    desc, loss = cfg.label(), nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     train_iter, test_iter = loader.loaders(
         cfg.batch_size, cfg.resize, train_limit=cfg.train_limit, test_limit=cfg.test_limit, device=device,
-        channels_last=device.type == "cuda", augment=cfg.augment, seed=cfg.seed, data=load_fashion_mnist())
+        channels_last=device.type == "cuda", augment=cfg.augment, seed=cfg.seed, data=load_fashion_mnist(),
+        on_batch=lambda: bar.update())
+    steps = len(train_iter)  # batches per epoch
+    bar = tqdm(total=cfg.epochs * steps, unit="batch", desc=desc, disable=not progress)
+    torch.manual_seed(cfg.seed)
+    net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm).to(device)
+    net.apply(init_weights)
     optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                 weight_decay=cfg.weight_decay, foreach=True)
     scheduler = None if cfg.schedule == "constant" else torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=len(train_iter), pct_start=0.25)
-    model, optimizer, precision = speed.fast(net, optimizer, device, precision)
+        optimizer, max_lr=cfg.lr, epochs=cfg.epochs, steps_per_epoch=steps, pct_start=0.25)
+    model, optimizer, history.precision = fast(net, optimizer, device, precision)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    with tqdm(total=cfg.epochs * len(train_iter), unit="batch", desc=cfg.label(), disable=not progress) as bar:
-        rows = fit(model, _WithBar(train_iter, bar), test_iter, cfg.epochs, optimizer,
-                   loss=nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing), scheduler=scheduler,
-                   on_epoch=on_epoch)
-    history = History.of_run(cfg, rows, device, precision, profile)
+    autotune = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True  # cuDNN times its kernels for each shape once; restored below
+    try:
+        history.epochs = fit(model, train_iter, test_iter, cfg.epochs, optimizer, loss=loss,
+                             scheduler=scheduler, on_epoch=on_epoch)
+    finally:
+        torch.backends.cudnn.benchmark = autotune
+        bar.close()
+    if device.type == "cuda":
+        history.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
     if predict:
         model.eval()
         with torch.no_grad():
