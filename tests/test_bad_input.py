@@ -28,7 +28,7 @@ CASES = [
     (SMOKE[:-1] + ["cuda"], {}, "--device cuda, but torch sees no CUDA GPU here: use --device cpu"),
     (SMOKE + ["--precision", "bf16"], {}, "precision bf16 needs a CUDA GPU; on the CPU use fp32"),
     (["train", "--device", "cpu"], {"VGGBOOK_PROFILE": "fast"}, "VGGBOOK_PROFILE='fast' is not a run profile"),
-    (SMOKE, {"VGGBOOK_DATA": "/nonexistent/fmnist"}, "the folder you named, /nonexistent/fmnist"),
+    (SMOKE, {"VGGBOOK_DATA": "/nonexistent/fmnist"}, "你指定的文件夹 /nonexistent/fmnist（参数或 VGGBOOK_DATA）中没有 Fashion-MNIST"),
     (["record"], {}, "torch sees none here"),
     (["record", "--cpu", "vgg99"], {}, "no run of the book is named vgg99: choose from vgg11-32px-e6"),
     (["compare", "/nonexistent/runs"], {}, "no full-profile runs in /nonexistent/runs"),

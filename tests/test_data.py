@@ -118,7 +118,7 @@ def test_missing_data_names_every_place_and_three_ways(nowhere):
 
 def test_a_named_folder_without_the_data_is_an_error_not_skipped(nowhere, copy_dir, monkeypatch):
     monkeypatch.setattr(data, "_project_dirs", lambda: [copy_dir])  # data elsewhere: still an error
-    with pytest.raises(DataNotFoundError, match="the folder you named, .*arg .*does not hold Fashion-MNIST") as e:
+    with pytest.raises(DataNotFoundError, match="你指定的文件夹 .*arg（参数或 VGGBOOK_DATA）中没有 Fashion-MNIST") as e:
         data.find_data(nowhere / "arg")
     assert "unset VGGBOOK_DATA" in str(e.value)
     assert data.find_data() == copy_dir

@@ -37,11 +37,12 @@ CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat",
 CLASSES_ZH = ("T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴")
 
 HOW_TO_GET = (
-    "怎样修复 (how to fix): put the four Fashion-MNIST archives (train-images-idx3-ubyte.gz, ...) in a folder, then\n"
-    "  - in a notebook: run `%env VGGBOOK_DATA=/path/to/that/folder` in a cell, then re-run this cell;\n"
-    "  - in a shell: export VGGBOOK_DATA=/path/to/that/folder (or pass the folder as the root argument);\n"
-    "  - or, on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist;\n"
-    f"  - or, with internet access: python -m vggbook data (downloads it into {CACHE_DIR}).")
+    "怎样修复：把 Fashion-MNIST 的四个文件（train-images-idx3-ubyte.gz 等）放进一个文件夹，然后\n"
+    "  - 在笔记本里：在一个单元中执行 %env VGGBOOK_DATA=/那个/文件夹，再重新运行出错的单元"
+    "（或把文件夹作为参数传给 load_fashion_mnist）；\n"
+    "  - 在终端里：export VGGBOOK_DATA=/那个/文件夹；\n"
+    "  - 或者在 Debian/Ubuntu 上：sudo apt-get install dataset-fashion-mnist；\n"
+    f"  - 或者联网时运行 python -m vggbook data（下载到 {CACHE_DIR}）。")
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -103,9 +104,9 @@ def find_data(root: str | os.PathLike | None = None, *, download: bool = False) 
                 return folder
     if root is not None:
         raise DataNotFoundError(
-            f"the folder you named, {root} (the argument, or VGGBOOK_DATA), does not hold Fashion-MNIST. "
-            f"Fix the path (in a notebook: %env VGGBOOK_DATA=/right/folder, then re-run the cell), or unset "
-            f"VGGBOOK_DATA to search the usual places. Looked for {', '.join(FILES)} (.gz or unpacked) in: "
+            f"你指定的文件夹 {root}（参数或 VGGBOOK_DATA）中没有 Fashion-MNIST。改正路径（在笔记本里："
+            f"%env VGGBOOK_DATA=/正确的/文件夹，再重新运行这个单元），或者取消这个设置（unset VGGBOOK_DATA）"
+            f"以查找通常的位置。Looked for {', '.join(FILES)} (.gz or unpacked) in: "
             + ", ".join(str(p) for p in looked))
     if not download:
         raise DataNotFoundError(_not_found_message(looked, "download was not attempted (download=False)"))
@@ -148,7 +149,7 @@ def _download(cache: Path) -> Path:
 
 
 def _not_found_message(looked: list[Path], download_note: str) -> str:
-    return (f"Fashion-MNIST was not found ({download_note}).\n{HOW_TO_GET}\n"
+    return (f"找不到 Fashion-MNIST（Fashion-MNIST was not found; {download_note}）。\n{HOW_TO_GET}\n"
             f"Looked in: {', '.join(str(p) for p in looked)}")
 
 
