@@ -39,7 +39,10 @@ def test_profiles_shrink_a_run_but_never_below_what_the_network_needs():
     assert (smoke.resize, smoke.epochs, smoke.train_limit, smoke.test_limit) == (96, 1, 256, 256)
     assert runs.sized(ALEXNET, "cpu").resize == 65  # AlexNet's stride-4 conv and 3 pools need 65 px
     runs.make_model(runs.sized(ALEXNET, "cpu"))      # ... and builds there
-    assert runs.sized(Config(resize=48, epochs=2), "cpu") == Config(resize=32, epochs=2)
+    # what the reader chose is trained as chosen; the profile shrinks only what was left at the chapter's
+    assert runs.sized(Config(resize=64), "cpu") == Config(resize=64, epochs=6)
+    assert runs.sized(Config(epochs=2, train_limit=512), "smoke") == Config(resize=96, epochs=2, train_limit=512,
+                                                                          test_limit=256)
 
 
 def test_record_names_say_what_differs_from_the_chapter():

@@ -24,16 +24,23 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _arch(text: str) -> str:
+    """An architecture's name in any case ('VGG16', 'a-lrn'); an unknown one is left for Config to refuse."""
+    return {name.lower(): name for name in runs.ARCHS}.get(text.lower(), text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train one configuration and write its history as JSON")
-    t.add_argument("--arch", default="vgg11", type=str.lower, help=", ".join(runs.ARCHS))
-    t.add_argument("--ratio", type=_positive, default=4, help="divide every VGG width by this (1: full width)")
-    t.add_argument("--resize", type=_positive, default=224, help="image side in px (>= 32 for 5 VGG blocks)")
-    t.add_argument("--epochs", type=_positive, default=10)
-    t.add_argument("--lr", type=float, default=0.05)
-    t.add_argument("--batch-size", type=_positive, default=128)
+    t.add_argument("--arch", type=_arch, help=", ".join(runs.ARCHS) + " (default: vgg11)")
+    t.add_argument("--ratio", type=_positive, help="divide every VGG width by this (default 4; 1: full width)")
+    t.add_argument("--resize", type=_positive, help="image side in px (default 224; >= 32 for 5 VGG blocks). "
+                                                    "What you give is trained as given; the profile shrinks "
+                                                    "only what you leave at the chapter's values")
+    t.add_argument("--epochs", type=_positive, help="default 10")
+    t.add_argument("--lr", type=float, help="default 0.05")
+    t.add_argument("--batch-size", type=_positive, help="default 128")
     t.add_argument("--profile", choices=list(runs.PROFILES), default=None,
                    help="how much of the run to do (default: $VGGBOOK_PROFILE, else full with CUDA, cpu without)")
     t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
@@ -76,8 +83,8 @@ def _check_out(out: Path | None) -> None:
 
 
 def _train(a) -> int:
-    cfg = runs.Config(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr,
-                      batch_size=a.batch_size)
+    given = dict(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size)
+    cfg = runs.Config(**{k: v for k, v in given.items() if v is not None})
     profile = a.profile or runs.current_profile()
     device = _device(a.device)
     precision_for(device, a.precision)          # these need no data: check them first
