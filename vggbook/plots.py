@@ -75,6 +75,11 @@ class LiveCurves:
         plot_history(self, [self.label], axes=self.axes)
         for ax in self.axes:
             ax.set_xlim(0.5, self.num_epochs + 0.5)
+        done = len(self.epochs)
+        left = (self.num_epochs - done) * sum(e["seconds"] for e in self.epochs) / done  # seconds, roughly
+        eta = ", done" if done >= self.num_epochs else (f", about {left:.0f} s left" if left < 90
+                                                       else f", about {left / 60:.0f} min left")
+        self.fig.suptitle(f"epoch {done}/{self.num_epochs}{eta}")
         if self.handle is None:
             self.handle = display(self.fig, display_id=True)
         else:
