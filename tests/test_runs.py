@@ -85,6 +85,17 @@ def test_ctrl_c_keeps_the_finished_epochs(fmnist):
     assert h.interrupted and "中断" in h.summary()
 
 
+def test_a_cpu_run_of_alexnet_trains_at_the_size_it_needs(fmnist, monkeypatch):
+    """04 and 05 retrained on a CPU: AlexNet gets 65 px, not the 32 px that VGG gets."""
+    from vggbook import data
+    small = data.FashionMNIST(fmnist.train_images[:128], fmnist.train_labels[:128],
+                              fmnist.test_images[:64], fmnist.test_labels[:64], fmnist.folder)
+    monkeypatch.setattr(runs, "load_fashion_mnist", lambda *a, **k: small)
+    monkeypatch.setitem(runs.PROFILES, "cpu", {**runs.PROFILES["cpu"], "epochs": 1})
+    h, _ = runs.train(ALEXNET, profile="cpu", device="cpu", progress=False)
+    assert h.config.resize == 65 and len(h.epochs) == 1 and h.label == "alexnet @65px, 1 ep [cpu]"
+
+
 def test_nan_is_caught_within_check_every_steps(fmnist):
     """A loss that turns NaN mid-epoch stops the run at the next check, not at the epoch's end."""
     train_iter, test_iter = loader.loaders(16, 32, train_limit=256, test_limit=16, data=fmnist)

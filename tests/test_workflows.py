@@ -1,5 +1,6 @@
 """The GitHub Actions workflows lint clean with actionlint (shellcheck off: not installed here), and the
 GPU scripts in scripts/ call what the workflow and the project expect."""
+import json
 import shutil
 import subprocess
 import sys
@@ -118,3 +119,14 @@ def test_gpu_job_deletes_nothing_without_its_mark(tmp_path):
     (runs / "full" / "vgg11.json").write_text("{}")
     proc = _gpu_job(runs)
     assert proc.returncode == 2 and (runs / "full" / "vgg11.json").exists()
+
+
+def test_gpu_smoke_dry_runs_on_the_cpu(tmp_path):
+    """The first script of a GPU session, run here on the CPU (fp32 only): it must not fail there first."""
+    out = tmp_path / "smoke.json"
+    proc = subprocess.run([sys.executable, "scripts/gpu_smoke.py", "--device", "cpu", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = {c["check"]: c["passed"] for c in json.loads(out.read_text())["checks"]}
+    assert checks == {"train fp32": True, "Ctrl-C keeps the finished epoch": True,
+                      "a record reads back as the same run": True}

@@ -110,7 +110,7 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
             if on_epoch is not None:
                 on_epoch(row)
     except KeyboardInterrupt:
-        print(f"Interrupted: {len(rows)} finished epoch(s) kept.")
+        print(f"训练被中断：保留已完成的 {len(rows)} 个迭代周期。")
     return rows
 
 
