@@ -41,8 +41,9 @@ def test_profiles_shrink_a_run_but_never_below_what_the_network_needs():
     runs.make_model(runs.sized(ALEXNET, "cpu"))      # ... and builds there
     # what the reader chose is trained as chosen; the profile shrinks only what was left at the chapter's
     assert runs.sized(Config(resize=64), "cpu") == Config(resize=64, epochs=6)
-    assert runs.sized(Config(epochs=2, train_limit=512), "smoke") == Config(resize=96, epochs=2, train_limit=512,
-                                                                          test_limit=256)
+    assert runs.sized(Config(epochs=2, train_limit=512), "cpu") == Config(resize=32, epochs=2, train_limit=512)
+    # ...except smoke, which is for CI: it shrinks everything
+    assert runs.sized(Config(resize=160, epochs=3), "smoke") == runs.sized(CHAPTER, "smoke")
 
 
 def test_record_names_say_what_differs_from_the_chapter():
@@ -50,6 +51,7 @@ def test_record_names_say_what_differs_from_the_chapter():
     assert DEPTH_BN.name() == "vgg16-bn-96px"
     assert runs.sized(CHAPTER, "cpu").name() == "vgg11-32px-e6"
     assert Config(arch="alexnet", lr=0.01).name() == "alexnet-lr0.01"
+    assert Config(arch="vgg16", init="he", resize=32).name() == "vgg16-he-32px"
     names = [runs.sized(c, p).name() for p, cs in runs.RECORDED.items() for c in cs]
     assert len(set(names)) == len(names)
 

@@ -28,7 +28,7 @@ from torch import nn
 from . import loader
 from .data import load_fashion_mnist
 from .models import NAMES, TABLE1, build
-from .train import fast, fit, init_weights
+from .train import fast, fit, init_he, init_weights
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODEL_CACHE = Path.home() / ".cache" / "vggbook" / "models"
@@ -47,6 +47,7 @@ class Config:
     weight_decay: float = 0.0
     schedule: str = "constant"       # 'constant' (the chapter) or 'onecycle' (warm-up, then anneal)
     batch_norm: bool = False         # BatchNorm2d after every conv (not in the chapter)
+    init: str = "xavier"             # 'xavier' (d2l.train_ch6's) or 'he' (Kaiming, as torchvision's VGG)
     augment: bool = False            # random flips and +-2 px shifts of the 28 x 28 images
     label_smoothing: float = 0.0
     seed: int = 0
@@ -58,6 +59,8 @@ class Config:
             raise ValueError(f"unknown arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
         if self.schedule not in ("constant", "onecycle"):
             raise ValueError(f"unknown schedule {self.schedule!r}: use 'constant' or 'onecycle'")
+        if self.init not in ("xavier", "he"):
+            raise ValueError(f"unknown init {self.init!r}: use 'xavier' (the chapter's) or 'he'")
 
     def label(self) -> str:
         """A short readable name, e.g. 'vgg11/4 @224px, 10 ep'."""
@@ -74,6 +77,8 @@ class Config:
             parts.append(f"r{self.ratio}")
         if self.batch_norm:
             parts.append("bn")
+        if self.init != "xavier":
+            parts.append(self.init)
         if self.resize != 224:
             parts.append(f"{self.resize}px")
         short = {"epochs": "e", "lr": "lr", "batch_size": "b", "momentum": "m", "weight_decay": "wd",
@@ -121,10 +126,12 @@ def min_size(arch: str) -> int:
 
 def sized(cfg: Config, profile: str = "full") -> Config:
     """The configuration a profile runs. It shrinks only what `cfg` leaves at the chapter's values
-    (a size or a number of epochs the reader chose is trained as chosen), and never makes the images
-    smaller than the network needs (AlexNet runs at 65 px where the cpu profile puts VGG at 32)."""
+    (a size or a number of epochs the reader chose is trained as chosen; smoke, for CI, shrinks all),
+    and never makes the images smaller than the network needs (AlexNet runs at 65 px where the cpu
+    profile puts VGG at 32)."""
     changes = {k: cap if getattr(cfg, k) is None else min(getattr(cfg, k), cap)
-               for k, cap in PROFILES[profile].items() if getattr(cfg, k) == getattr(CHAPTER, k)}
+               for k, cap in PROFILES[profile].items()
+               if profile == "smoke" or getattr(cfg, k) == getattr(CHAPTER, k)}
     if "resize" in changes:
         changes["resize"] = max(changes["resize"], min_size(cfg.arch))
     return replace(cfg, **changes)
@@ -269,7 +276,7 @@ def make_model(cfg: Config) -> nn.Sequential:
     """The network `cfg` names, with d2l's Xavier initialisation (seeded by cfg.seed)."""
     torch.manual_seed(cfg.seed)
     net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm)
-    net.apply(init_weights)
+    net.apply(init_weights if cfg.init == "xavier" else init_he)
     return net
 
 
@@ -322,7 +329,7 @@ def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | to
                      lambda: f"{cfg.label()}（{history.device}，{history.precision}）", device)
     torch.manual_seed(cfg.seed)
     net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm).to(device)
-    net.apply(init_weights)
+    net.apply(init_weights if cfg.init == "xavier" else init_he)
     optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                 weight_decay=cfg.weight_decay, foreach=True)
     scheduler = None if cfg.schedule == "constant" else torch.optim.lr_scheduler.OneCycleLR(

@@ -24,6 +24,17 @@ def init_weights(module: nn.Module) -> None:
         nn.init.xavier_uniform_(module.weight)
 
 
+def init_he(module: nn.Module) -> None:
+    """He (Kaiming) initialisation as torchvision's VGG does it: it keeps the signal's scale through
+    ReLU layers, which Xavier's does not (a deep plain VGG then learns; see exercise 4)."""
+    if isinstance(module, nn.Conv2d):
+        nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, 0, 0.01)
+        nn.init.zeros_(module.bias)
+
+
 def evaluate_accuracy(net, data_iter):
     """Accuracy on `data_iter`, as a tensor on the device (no sync)."""
     net.eval()
