@@ -1,0 +1,337 @@
+"""The exercises of notebook 02_vgg_network (vggbook.exercises.network): the right answers, the hints
+for wrong ones (which never give the answer away), check_vgg on right and wrong code (a hard-coded 7x7
+is named at 96 px), the self-check answers' figures, and the notebook asking before it shows."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from vggbook import models
+from vggbook.exercises import PLACEHOLDER, check, check_vgg, reference
+from vggbook.exercises import network as ex
+from vggbook.models import VGG11_ARCH, count_parameters, feature_size, narrow, vgg, vgg_block
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_vgg_network.ipynb"
+KEYS = ["vgg11-last-side-224", "vgg11-first-linear-share", "vgg11-last-side-96", "narrow-vgg11-96px-first-linear"]
+
+
+def _verdict(capsys, key, answer):
+    result = check(key, answer)
+    return result, capsys.readouterr().out
+
+
+def _first_linear(net):
+    return next(m for m in net.modules() if isinstance(m, nn.Linear))
+
+
+# ---------------------------------------------------------------- predict, then check
+
+def test_the_answers_are_the_ones_the_notebook_shows():
+    assert reference("vgg11-last-side-224") == 7 and reference("vgg11-last-side-96") == 3
+    assert reference("narrow-vgg11-96px-first-linear") == 128 * 3 * 3 == 1152
+    assert reference("vgg11-first-linear-share") == pytest.approx((25088 * 4096 + 4096) / 128_806_154)
+
+
+@pytest.mark.parametrize("key,answer", [
+    ("vgg11-last-side-224", 7), ("vgg11-last-side-224", 7.0), ("vgg11-last-side-96", 3),
+    ("narrow-vgg11-96px-first-linear", 1152), ("vgg11-first-linear-share", 0.798),
+    ("vgg11-first-linear-share", 0.7978), ("vgg11-first-linear-share", 25088 * 4096 / 128_806_154)])
+def test_right_answers_in_any_reasonable_form(capsys, key, answer):
+    ok, out = _verdict(capsys, key, answer)
+    assert ok is True and out.startswith("✔") and out.count("✔") == 1
+
+
+WRONG = [
+    ("vgg11-last-side-224", (7, 7), "整数"),
+    ("vgg11-last-side-224", "7", "整数"),
+    ("vgg11-last-side-224", 14, "减半了 4 次"),
+    ("vgg11-last-side-224", 3.5, "减半了 6 次"),
+    ("vgg11-last-side-224", 0, "不是卷积层"),
+    ("vgg11-last-side-224", 512, "不是通道数"),
+    ("vgg11-last-side-224", 25088, "展平后的元素个数"),
+    ("vgg11-last-side-224", 5, "向下取整"),
+    ("vgg11-last-side-96", 7, "224 px 时的边长"),
+    ("vgg11-last-side-96", 6, "减半了 4 次"),
+    ("vgg11-last-side-96", 4608, "展平后的元素个数"),
+    ("vgg11-first-linear-share", 79.8, "百分数"),
+    ("vgg11-first-linear-share", 7, "0 到 1"),
+    ("vgg11-first-linear-share", 0.928, "三个全连接层合计"),
+    ("vgg11-first-linear-share", 0.0716, "卷积部分"),
+    ("vgg11-first-linear-share", 0.8, "很接近"),
+    ("vgg11-first-linear-share", 0.5, "in_features × 4096"),
+    ("vgg11-first-linear-share", "0.8", "小数"),
+    ("narrow-vgg11-96px-first-linear", 4608, "完整宽度"),
+    ("narrow-vgg11-96px-first-linear", 128 * 49, "7×7"),
+    ("narrow-vgg11-96px-first-linear", 25088, "7×7"),
+    ("narrow-vgg11-96px-first-linear", 384, "高和宽两个方向"),
+    ("narrow-vgg11-96px-first-linear", 128, "通道数 × 高 × 宽"),
+    ("narrow-vgg11-96px-first-linear", 1000, "narrow(conv_arch, 4)"),
+    ("narrow-vgg11-96px-first-linear", "1152", "整数"),
+]
+
+
+@pytest.mark.parametrize("key,answer,hint", WRONG, ids=[f"{k}={a!r}" for k, a, _ in WRONG])
+def test_a_wrong_answer_gets_a_hint_not_the_answer(capsys, key, answer, hint):
+    ok, out = _verdict(capsys, key, answer)
+    assert ok is False and out.startswith("✘ 还不对："), out
+    assert hint in out, out
+    shown = {"vgg11-last-side-224": ["7×7", "是 7", " 7 "], "vgg11-last-side-96": ["3×3", "是 3", " 3 "],
+             "vgg11-first-linear-share": ["0.79", "0.80", "80%", "79.8 %"],
+             "narrow-vgg11-96px-first-linear": ["1152", "1 152", "128·3·3"]}[key]
+    assert not any(s in out for s in shown), f"the hint gives the answer {reference(key)!r} away: {out}"
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("placeholder", [..., None])
+def test_a_placeholder_is_not_answered_yet(capsys, key, placeholder):
+    ok, out = _verdict(capsys, key, placeholder)
+    assert ok is None and out.startswith(PLACEHOLDER) and out.count("\n") == 1
+    assert "✔" not in out and "✘" not in out
+
+
+# ---------------------------------------------------------------- check_vgg
+
+def _head(in_features, *, dropout=0.5, classes=10, relu=True, shared=False):
+    one = nn.ReLU()
+    act = (lambda: [one if shared else nn.ReLU()]) if relu else (lambda: [])
+    return [nn.Flatten(),
+            nn.Linear(in_features, 4096), *act(), nn.Dropout(dropout),
+            nn.Linear(4096, 4096), *act(), nn.Dropout(dropout),
+            nn.Linear(4096, classes)]
+
+
+def _reader(side=lambda conv_arch, input_size: input_size // 2 ** len(conv_arch), update=True, flatten=True,
+            **head):
+    """A reader's my_vgg: the chapter's code with the side computed by `side`, and one thing changed."""
+    def my_vgg(conv_arch, input_size=224):
+        blocks, in_channels = [], 1
+        for num_convs, out_channels in conv_arch:
+            blocks.append(vgg_block(num_convs, in_channels, out_channels))
+            if update:
+                in_channels = out_channels
+        s = side(conv_arch, input_size)
+        layers = _head(out_channels * s * s, **head)
+        return nn.Sequential(*blocks, *(layers if flatten else layers[1:]))
+    return my_vgg
+
+
+def _by_dummy_forward(conv_arch, input_size=224):
+    """A reader who measures the side by running a dummy image through the conv part."""
+    blocks, in_channels = [], 1
+    for num_convs, out_channels in conv_arch:
+        blocks.append(vgg_block(num_convs, in_channels, out_channels))
+        in_channels = out_channels
+    features = nn.Sequential(*blocks)
+    with torch.no_grad():
+        n = features(torch.zeros(1, 1, input_size, input_size)).numel()
+    return nn.Sequential(features, *_head(n))
+
+
+def _needs_real_tensors(conv_arch, input_size=224):
+    """A reader whose side computation does not run on the meta device (the checker builds it for real)."""
+    side = int(torch.tensor(input_size) // 2 ** len(conv_arch))
+    return _reader(side=lambda *_: side)(conv_arch, input_size)
+
+
+def _with_defaults(conv_arch, *, in_channels=1, num_classes=10, input_size=224):
+    return models.vgg(conv_arch, in_channels=in_channels, num_classes=num_classes, input_size=input_size)
+
+
+def _run(capsys, fn):
+    result = check_vgg(fn)
+    return result, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn", [models.vgg, _reader(), _reader(shared=True), _by_dummy_forward, _needs_real_tensors,
+                                _with_defaults],
+                         ids=["package", "chapter-with-side", "one-relu-used-twice", "dummy-forward", "real-tensors",
+                              "keyword-defaults"])
+def test_right_code_passes(capsys, fn):
+    ok, out = _run(capsys, fn)
+    assert ok is True and out.count("✔") == 1 and "✘" not in out, out
+
+
+def _custom_forward(conv_arch, input_size=224):
+    class SkipsTheFirstRelu(nn.Sequential):
+        def forward(self, x):
+            for i, layer in enumerate(self):
+                if not (isinstance(layer, nn.ReLU) and i == len(conv_arch) + 2):
+                    x = layer(x)
+            return x
+    return SkipsTheFirstRelu(*models.vgg(conv_arch, input_size=input_size))
+
+
+BUGGY = [
+    ("hard-coded-7x7", _reader(side=lambda *_: 7), ["my_vgg(conv_arch, input_size=96)", "Linear(4608 → 4096)",
+                                                    "Linear(25088 → 4096)", "写死成了 7"]),
+    ("five-halvings", _reader(side=lambda a, s: s // 32), ["((1, 8), (2, 16), (2, 32)), input_size=224",
+                                                           "按 5 个块算", "28×28"]),
+    ("side-not-squared", _reader(side=lambda a, s: s // 2 ** len(a) if s == 224 else 1),
+     ["input_size=96", "512×3×3"]),
+    ("in-channels-not-updated", _reader(update=False), ["Conv2d(64 → 128", "更新 in_channels"]),
+    ("no-flatten", _reader(flatten=False), ["应是 Flatten"]),
+    ("dropout-0.2", _reader(dropout=0.2), ["Dropout(0.5)", "Dropout(0.2)"]),
+    ("1000-classes", _reader(classes=1000), ["Linear(4096 → 10)", "Linear(4096 → 1000)"]),
+    ("no-relu-in-head", _reader(relu=False), ["应是 ReLU"]),
+    ("custom-forward", _custom_forward, ["my_vgg(narrow(conv_arch, 4), input_size=32)", "输出却不同"]),
+    ("no-input-size", lambda conv_arch: models.vgg(conv_arch), ["input_size", "def my_vgg(conv_arch, input_size=224)"]),
+    ("raises", lambda conv_arch, input_size=224: {}["oops"], ["出错", "KeyError"]),
+    ("returns-a-list", lambda conv_arch, input_size=224: list(models.vgg(conv_arch, input_size=input_size)),
+     ["list", "nn.Sequential"]),
+    ("forgets-return-later", lambda conv_arch, input_size=224: models.vgg(conv_arch) if input_size == 224 else None,
+     ["input_size=96", "返回了 None"]),
+    ("not-callable", "vgg", ["函数"]),
+]
+
+
+@pytest.mark.parametrize("name,fn,fragments", BUGGY, ids=[b[0] for b in BUGGY])
+def test_wrong_code_gets_the_first_difference(capsys, name, fn, fragments):
+    ok, out = _run(capsys, fn)
+    assert ok is False and out.startswith("✘ 还不对：") and out.count("\n") == 1, out
+    for fragment in fragments:
+        assert fragment in out, f"{name}: {fragment!r} not in {out!r}"
+
+
+def _placeholder(conv_arch, input_size=224):
+    """VGG for 1-channel input_size x input_size images and 10 classes."""
+    ...
+
+
+@pytest.mark.parametrize("fn", [_placeholder, ..., None], ids=["function-body-...", "...", "None"])
+def test_a_placeholder_is_not_answered_yet_for_the_task(capsys, fn):
+    ok, out = _run(capsys, fn)
+    assert ok is None and out.startswith(PLACEHOLDER) and out.count("\n") == 1 and "my_vgg" in out
+
+
+def test_the_checker_covers_several_architectures_and_sizes():
+    assert ex.VGG_SIZES == (224, 96, 32)
+    archs = [a for _, a in ex.VGG_ARCHS]
+    assert archs[0] == VGG11_ARCH and tuple(narrow(VGG11_ARCH, 4)) in archs
+    assert len({len(a) for a in archs}) >= 2  # not only 5 blocks: a side of input_size // 32 is caught
+    assert {label for label, _ in ex.VGG_FORWARD} <= {label for label, _ in ex.VGG_ARCHS}
+    assert check_vgg.reference is models.vgg
+
+
+def test_the_checker_leaves_the_readers_random_numbers_alone(capsys):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    check_vgg(models.vgg)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+# ---------------------------------------------------------------- the prose and the self-check answers
+
+def _markdown() -> str:
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def _convs(net):
+    return sum(count_parameters(m) for m in net.modules() if isinstance(m, nn.Conv2d))
+
+
+def test_the_share_quoted_in_the_prose():
+    text, net = _markdown(), vgg(VGG11_ARCH)
+    total, first, convs = count_parameters(net), count_parameters(_first_linear(net)), _convs(net)
+    assert f"约 {round(100 * first / total)}% 的参数" in text and f"约 {round(100 * first / total)}% 在第一个全连接层" in text
+    assert f"{convs:,}".replace(",", " ") + " 个，约 " + f"{round(100 * convs / total)}%" in text
+
+
+def test_self_check_six_blocks():
+    text, six = _markdown(), VGG11_ARCH + ((2, 512),)
+    assert feature_size(six, 64) == 1
+    with pytest.raises(ValueError):
+        feature_size(six, 63)
+    side = feature_size(six, 224)
+    in_features = _first_linear(vgg(six)).in_features
+    assert (side, in_features) == (3, 4608)
+    assert "至少要有 $2^6=64$ 个像素" in text and f"512×{side}×{side}" in text and "输入维度是 4 608" in text
+
+
+def test_self_check_params_at_96_px():
+    text = _markdown()
+    big, small = vgg(VGG11_ARCH), vgg(VGG11_ARCH, input_size=96)
+    assert _convs(big) == _convs(small) == 9_219_328 and "仍是 9 219 328 个" in text
+    drop = count_parameters(big) - count_parameters(small)
+    assert drop == (25088 - 4608) * 4096 == 83_886_080 and "83\\,886\\,080" in text
+    assert (count_parameters(big), count_parameters(small)) == (128_806_154, 44_920_074)
+    assert "从 128 806 154 降到 44 920 074" in text
+    assert f"约为原来的 {round(100 * count_parameters(small) / count_parameters(big))}%" in text
+
+
+def test_self_check_hard_coded_7x7():
+    text = _markdown()
+    blocks, in_channels = [], 1
+    for num_convs, out_channels in VGG11_ARCH:
+        blocks.append(vgg_block(num_convs, in_channels, out_channels))
+        in_channels = out_channels
+    chapter = nn.Sequential(*blocks, *_head(out_channels * 7 * 7))  # d2l-zh's vgg: builds at any size
+    with pytest.raises(RuntimeError) as error:
+        chapter(torch.zeros(1, 1, 96, 96))
+    message = re.search(r"`(mat1 and mat2 shapes cannot be multiplied[^`]*)`", text)
+    assert message and message[1] in str(error.value), (str(error.value), message)
+
+
+def test_self_check_questions_are_exercises_with_folded_solutions():
+    """Unnumbered (:nonumber:), so that sphinx-exercise's book-wide numbers still give 05_exercises the
+    d2l exercise numbers its headings use (练习 1 to 4)."""
+    text = _markdown()
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)\n:nonumber:\n", text)
+    assert 2 <= len(labels) <= 3 and len(labels) == text.count("```{exercise}")
+    for label in labels:
+        assert re.search(rf"```{{solution}} {label}\n:class: dropdown\n", text), label
+    assert text.rindex("## 自测题") > text.rindex("## 小结")
+
+
+# ---------------------------------------------------------------- the notebook asks before it shows
+
+GIVEAWAYS = {
+    "vgg11-last-side-224": ["7×7", "* 7", "正是 7"],
+    "vgg11-first-linear-share": ["0.798", "80%", "102,764,544"],
+    "vgg11-last-side-96": ["最后的特征图是 3×3", "512·3·3", "4608", "4 608"],
+    "narrow-vgg11-96px-first-linear": ["1152", "1 152", "128·3·3"],
+}
+
+
+def _cells():
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    for c in cells:
+        outputs = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                          for o in c.get("outputs", []))
+        yield "".join(c["source"]), outputs
+
+
+def test_every_item_is_asked_before_the_notebook_shows_its_answer():
+    cells = list(_cells())
+    asked = {}
+    for i, (source, _) in enumerate(cells):
+        for key in re.findall(r'^check\("([^"]+)",', source, re.M):
+            asked[key] = i
+    assert sorted(asked) == sorted(GIVEAWAYS), asked
+    for key, i in asked.items():
+        before = "\n".join(s + o for s, o in cells[:i])
+        shown = [g for g in GIVEAWAYS[key] if g in before]
+        assert not shown, f"{key}: the notebook shows {shown} before it asks"
+        after = "\n".join(s + o for s, o in cells[i + 1:])
+        assert any(g in after for g in GIVEAWAYS[key]), f"{key}: the notebook never shows the answer"
+
+
+def test_the_task_comes_after_the_chapters_code_and_before_the_self_check():
+    cells = [s for s, _ in _cells()]
+    task = next(i for i, s in enumerate(cells) if s.startswith("check_vgg(my_vgg)"))
+    assert cells[task - 1].startswith("def my_vgg(") and "..." in cells[task - 1]
+    assert task > next(i for i, s in enumerate(cells) if s.startswith("def vgg("))
+    assert task < next(i for i, s in enumerate(cells) if s.startswith("## 自测题"))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_checking_an_answer_leaves_the_random_numbers_alone(capsys, key):
+    """The notebook's later cells draw the same random numbers whether or not the reader answered."""
+    for answer in (reference(key), 0):
+        torch.manual_seed(7)
+        before = torch.get_rng_state()
+        check(key, answer)
+        assert torch.equal(torch.get_rng_state(), before)
