@@ -48,8 +48,8 @@ def same(answer, expected) -> bool:
             return False
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
         return False
-    if isinstance(expected, int) and isinstance(answer, int):
-        return answer == expected
+    if isinstance(expected, int):  # a count: a whole number, exactly
+        return float(answer).is_integer() and int(answer) == expected
     return math.isclose(answer, expected, rel_tol=1e-3)
 
 
