@@ -38,7 +38,8 @@ def report(ok: bool, message: str = "") -> bool:
 
 
 def same(answer, expected) -> bool:
-    """Equal as the learner means it: shapes as tuples, numbers to 0.1 %, text without case or spaces."""
+    """Equal as the learner means it: shapes as tuples; counts exactly (a float such as 57.8e6 for a
+    count of 10,000 or more: to 0.1 %); other numbers to 0.1 %; text without case or spaces."""
     if isinstance(expected, str):
         return isinstance(answer, str) and answer.replace(" ", "").lower() == expected.replace(" ", "").lower()
     if isinstance(expected, (tuple, list)) or hasattr(expected, "__len__"):
@@ -48,8 +49,9 @@ def same(answer, expected) -> bool:
             return False
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
         return False
-    if isinstance(expected, int):  # a count: a whole number, exactly
-        return float(answer).is_integer() and int(answer) == expected
+    if isinstance(expected, int) and (isinstance(answer, int) or abs(expected) < 10_000):
+        return float(answer).is_integer() and int(answer) == expected  # a count, exactly
+    # a large count written as a float (57.8e6 FLOPs): right to 0.1 %
     return math.isclose(answer, expected, rel_tol=1e-3)
 
 
