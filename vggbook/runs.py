@@ -106,10 +106,14 @@ IMPROVED = Config(batch_norm=True, momentum=0.9, weight_decay=5e-4, schedule="on
 # Exercise 4's plateau and its remedy as a 2-core CPU can run them: VGG-16 at 32 px, without and with BN.
 CPU_VGG16 = Config(arch="vgg16", resize=32)
 CPU_VGG16_BN = Config(arch="vgg16", resize=32, batch_norm=True)
+# 07's lab: the same narrow VGG-16 at 32 px for 300 steps (6 epochs of 6,400 images), three ways to start it.
+LAB_XAVIER = Config(arch="vgg16", resize=32, epochs=6, train_limit=6400, test_limit=2560)
+LAB_HE = replace(LAB_XAVIER, init="he")
+LAB_BN = replace(LAB_XAVIER, batch_norm=True)
 # What the book records: on a GPU (full profile) and on a 2-core CPU (cpu profile: 6 epochs).
 RECORDED = {"full": tuple(dict.fromkeys((CHAPTER, ALEXNET, RES_96, *SWEEP, *DEPTH, IMPROVED,
                                          ALEXNET_D2L, DEPTH_BN))),
-            "cpu": (CHAPTER, CPU_VGG16, CPU_VGG16_BN)}
+            "cpu": (CHAPTER, CPU_VGG16, CPU_VGG16_BN, LAB_XAVIER, LAB_HE, LAB_BN)}
 
 # How much of a run a machine does: caps on what the configuration asks for.
 PROFILES = {

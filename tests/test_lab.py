@@ -1,0 +1,125 @@
+"""07, the lab 「我的 VGG 学不动」: its runs are what it says, and every figure its prose quotes is the
+records' or the notebook's code's, to the digit shown.
+
+The measurements at initialisation are recomputed with the notebook's own `layer_stats` (taken out of
+the notebook JSON); the run figures come from the CPU records. If a record is re-made or the code
+changes, this fails until the sentence that quotes the figure is updated.
+"""
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from vggbook import loader
+from vggbook.runs import CHAPTER, CPU_VGG16, LAB_BN, LAB_HE, LAB_XAVIER, RECORDED, make_model, recorded, sized
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "07_vgg_wont_learn.ipynb"
+LAB = {"x": LAB_XAVIER, "h": LAB_HE, "b": LAB_BN}
+CONVS = [f"conv{i}" for i in range(1, 14)]
+
+
+def _cells(kind: str) -> list[str]:
+    return ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+            if c["cell_type"] == kind]
+
+
+@pytest.fixture(scope="module")
+def prose() -> str:
+    return "\n".join(_cells("markdown"))
+
+
+def _g(v: float) -> str:
+    return f"{v:.2g}"
+
+
+def _missing(figures, text):
+    return [f for f in figures if f not in text]
+
+
+def test_the_lab_runs_are_recorded_cpu_runs_of_300_steps():
+    for cfg in LAB.values():
+        assert cfg in RECORDED["cpu"] and sized(cfg, "cpu") == cfg  # the cpu profile runs them as set
+        assert math.ceil(cfg.train_limit / cfg.batch_size) * cfg.epochs == 300
+        h = recorded(cfg, "cpu")
+        assert h is not None and h.config == cfg and h.device.startswith("cpu") and not h.interrupted
+    assert (LAB_HE.init, LAB_BN.batch_norm, LAB_XAVIER.init) == ("he", True, "xavier")
+
+
+@pytest.fixture(scope="module")
+def stats(fmnist):
+    source = next(s for s in _cells("code") if s.startswith("def layer_stats("))
+    namespace = {"nn": nn, "pd": pd, "torch": torch}
+    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
+    X = loader.resize_batch(fmnist.train_images[:128], 32)
+    y = fmnist.train_labels[:128]
+    return {k: namespace["layer_stats"](make_model(cfg), X, y) for k, cfg in LAB.items()}
+
+
+def test_prose_quotes_the_measurements_at_initialisation(stats, prose):
+    x, h, b = stats["x"], stats["h"], stats["b"]
+    factor = {k: (s.loc["conv13", "signal"] / s.loc["conv1", "signal"]) ** (1 / 12) for k, s in stats.items()}
+    ratio = pd.concat([s.loc[CONVS, "gradient"] / x.loc[CONVS, "gradient"] for s in (h, b)])
+    assert 10 ** 2 <= ratio.min() and ratio.max() < 10 ** 5  # 两到五个数量级
+    assert x.loc["conv1", "gradient"] < x.loc["fc3", "gradient"] / 100  # 两个多数量级
+    assert h.loc["conv13", "signal"] == h.loc["conv2":"conv13", "signal"].min()
+    figures = [
+        f"每个卷积层乘以约 {_g(factor['x'])}", f"从 conv1 的 {_g(x.loc['conv1', 'signal'])} 降到 conv13 的 "
+        f"{_g(x.loc['conv13', 'signal'])}", f"只剩 {_g(x.loc['fc3', 'signal'])}",
+        f"conv1 的（{_g(x.loc['conv1', 'gradient'])}）比 fc3 的（{_g(x.loc['fc3', 'gradient'])}）",
+        f"平均只乘以 {_g(factor['h'])}",
+        f"最大 {_g(h.loc['conv2':'conv13', 'signal'].max())}、最小 {_g(h.loc['conv2':'conv13', 'signal'].min())}",
+        f"logits 为 {_g(h.loc['fc3', 'signal'])}",
+        f"保持在 {_g(b.loc['conv2':'conv13', 'signal'].min())} 到 {_g(b.loc['conv2':'conv13', 'signal'].max())} 之间",
+        "大两到五个数量级",
+        f"conv1 为 {_g(h.loc['conv1', 'gradient'])} 和 {_g(b.loc['conv1', 'gradient'])}，"
+        f"Xavier 为 {_g(x.loc['conv1', 'gradient'])}",
+    ]
+    assert not _missing(figures, prose), f"07 does not quote: {_missing(figures, prose)}"
+
+
+def test_prose_quotes_the_records(fmnist, prose):
+    stuck = recorded(CPU_VGG16, "cpu")
+    assert {e["test_acc"] for e in stuck.epochs} == {0.1} and all(e["loss"] > math.log(10) for e in stuck.epochs)
+    x, h, b = (recorded(cfg, "cpu") for cfg in LAB.values())
+    _, labels = loader.subset(fmnist.test_images, fmnist.test_labels, LAB_XAVIER.test_limit)
+    share = [round(v, 4) for v in (torch.bincount(labels, minlength=10) / len(labels)).tolist()]
+    x_accs = sorted({round(e["test_acc"], 4) for e in x.epochs})
+    assert x_accs == [share[6], share[7]]  # shirt and sneaker: one class for every image
+    x_losses = [e["loss"] for e in x.epochs]
+    assert h.test_acc > 0.5 and b.test_acc > h.test_acc and b.epochs[0]["test_acc"] > h.epochs[0]["test_acc"]
+    c = recorded(CHAPTER).epochs
+    assert c[0]["test_acc"] < c[1]["train_acc"] < c[1]["test_acc"]
+    assert all(e["train_acc"] < e["test_acc"] for e in c[:3]) and all(e["train_acc"] > e["test_acc"] for e in c[3:])
+    figures = [
+        f"在 {min(x_losses):.4f} 到 {max(x_losses):.4f} 之间来回，最后是 {x.final['loss']:.4f}",
+        f"在 {x_accs[0]:.4f} 和 {x_accs[1]:.4f} 之间跳动",
+        f"测试精度为 {h.epochs[0]['test_acc']:.3f}，最后训练损失 {h.final['loss']:.3f}，测试精度 {h.test_acc:.3f}",
+        f"测试精度就是 {b.epochs[0]['test_acc']:.3f}，最后训练损失 {b.final['loss']:.3f}，测试精度 {b.test_acc:.3f}",
+        f"He 初始化的测试精度到了 {h.test_acc:.3f}，加了批量规范化的到了 {b.test_acc:.3f}"
+        f"（第一个迭代周期之后就是 {b.epochs[0]['test_acc']:.3f}）",
+        f"训练精度 {c[0]['train_acc']:.3f}，测试精度 {c[0]['test_acc']:.3f}",
+        f"训练精度 {c[1]['train_acc']:.3f} 落在第 1、2 个周期末的测试精度 {c[0]['test_acc']:.3f} 和 {c[1]['test_acc']:.3f}",
+        f"训练精度（{c[3]['train_acc']:.3f}）超过了测试精度（{c[3]['test_acc']:.3f}）",
+    ]
+    assert not _missing(figures, prose), f"07 does not quote: {_missing(figures, prose)}"
+
+
+def test_prose_quotes_the_memory_table(prose):
+    from vggbook import anatomy
+    from vggbook.models import build
+
+    def activations(batch_size=128, size=224, ratio=4):
+        with torch.device("meta"):
+            table = anatomy.layer_table(build("vgg11", ratio=ratio, input_size=size), (1, 1, size, size),
+                                        batch_size=batch_size)
+        return anatomy.totals(table)["activation MB"]
+
+    chapter = activations()
+    assert activations(batch_size=64) == pytest.approx(chapter / 2)
+    assert activations(ratio=2) / chapter == pytest.approx(2, rel=0.02)
+    assert activations(ratio=1) / chapter == pytest.approx(4, rel=0.02)
+    assert f"96 px 的像素只有 224 px 的 {(96 / 224) ** 2:.0%}" in prose
