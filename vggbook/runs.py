@@ -137,7 +137,7 @@ def sized(cfg: Config, profile: str = "full") -> Config:
                for k, cap in PROFILES[profile].items()
                if profile == "smoke" or getattr(cfg, k) == getattr(CHAPTER, k)}
     if "resize" in changes:
-        changes["resize"] = max(changes["resize"], min_size(cfg.arch))
+        changes["resize"] = max(changes["resize"], min(cfg.resize, min_size(cfg.arch)))  # never below
     return replace(cfg, **changes)
 
 
