@@ -1,9 +1,12 @@
 """The checking machinery shared by every notebook's exercises: items, `check`, and how it answers."""
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import torch
 
 PLACEHOLDER = "还没有作答：把 ... 换成你的答案，再运行这个单元。"
 
@@ -82,3 +85,23 @@ def task(reference: Callable):
         checker.reference = reference
         return checker
     return mark
+
+
+@contextlib.contextmanager
+def small_work():
+    """For the checker's tiny networks: one CPU thread (faster than several, even more so on a busy
+    machine) and the notebook's random numbers left as they were. Both are restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def as_number(answer):
+    """The answer as a float, or None if it is not a number."""
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+        return None
+    return float(answer)

@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import anatomy
 from ..models import VGG11_ARCH, narrow, vgg
-from ._core import PLACEHOLDER, register, report, task
+from ._core import PLACEHOLDER, as_number, register, report, small_work, task
 
 __all__ = ["check_trace"]
 
@@ -33,26 +33,6 @@ def _quiet(fn, *args, **kwargs):
     with contextlib.redirect_stdout(buffer):
         result = fn(*args, **kwargs)
     return result, buffer.getvalue()
-
-
-@contextlib.contextmanager
-def _small_work():
-    """For the checker's tiny networks: one CPU thread (faster than several, even more so on a busy
-    machine) and the notebook's random numbers left as they were. Both are restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _number(answer):
-    """The answer as a float, or None if it is not a number."""
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return None
-    return float(answer)
 
 
 def _shape(answer):
@@ -92,7 +72,7 @@ def _trace_lines() -> int:
 
 
 def _hint_trace_lines(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     if n is None or n != int(n):
         return "请写一个整数：trace 打印的行数。"
     rows = _meta_trace(224)
@@ -179,7 +159,7 @@ def _conv1_flops() -> int:
 
 
 def _hint_conv1_flops(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     if n is None:
         return "请写一个数：第一个卷积层处理一张 224×224 图像的 FLOPs。"
     conv = _first_conv()
@@ -247,7 +227,7 @@ def _fc1_in_128() -> int:
 
 
 def _hint_fc1_in_128(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     if n is None:
         return "请写一个整数：第一个全连接层的 in_features。"
     if n == 512 * 7 * 7:
@@ -397,7 +377,7 @@ def check_trace(my_trace) -> bool | None:
     if my_trace is None or my_trace is Ellipsis:
         print(PLACEHOLDER)
         return None
-    with _small_work():  # Dropout draws random numbers: the notebook's are left alone
+    with small_work():  # Dropout draws random numbers: the notebook's are left alone
         return _check_trace(my_trace)
 
 

@@ -10,7 +10,6 @@ Write it yourself: `check_train_step(my_train_step)`, one step of `fit`'s inner 
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import math
@@ -22,29 +21,9 @@ from .. import anatomy, data, loader
 from ..models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg, vgg_block
 from ..runs import CHAPTER
 from ..train import init_weights
-from ._core import PLACEHOLDER, register, report, task
+from ._core import PLACEHOLDER, as_number, register, report, small_work, task
 
 __all__ = ["check_train_step"]
-
-
-@contextlib.contextmanager
-def _small_work():
-    """For the checker's tiny networks: one CPU thread (faster than several, even more so on a busy
-    machine) and the notebook's random numbers left as they were. Both are restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _number(answer):
-    """The answer as a float, or None if it is not a number."""
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return None
-    return float(answer)
 
 
 def _off(answer, expected, what: str) -> str:
@@ -69,7 +48,7 @@ def _narrow_params() -> int:
 
 
 def _hint_narrow_params(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     if n is None:
         return "请写一个整数：窄 VGG-11 的参数个数。"
     net = _narrow_net()
@@ -132,7 +111,7 @@ def _batches_per_epoch() -> int:
 
 
 def _hint_batches(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     images, test_images, _ = _sizes()
     batch = CHAPTER.batch_size
     if n is None:
@@ -164,7 +143,7 @@ def _initial_loss() -> float:
 
 
 def _hint_initial_loss(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     classes = len(data.CLASSES)
     if n is None:
         return "请写一个数（可以写成表达式，例如 math.log(...)）。"
@@ -192,7 +171,7 @@ def _chance_accuracy() -> float:
 
 
 def _hint_chance(answer, expected) -> str:
-    n = _number(answer)
+    n = as_number(answer)
     if n is None:
         return "请写一个 0 到 1 之间的数。"
     if _near(n, 100 * expected):
@@ -400,7 +379,7 @@ def check_train_step(my_train_step) -> bool | None:
     if my_train_step is None or my_train_step is Ellipsis:
         print(PLACEHOLDER)
         return None
-    with _small_work():  # whatever the reader's step draws, the notebook's numbers stay
+    with small_work():  # whatever the reader's step draws, the notebook's numbers stay
         return _check_train_step(my_train_step)
 
 
