@@ -76,3 +76,12 @@ def test_chinese_search_finds_the_books_terms(build, term, page):
             continue
         hits.update(docs[i] for i in ([found] if isinstance(found, int) else found))
     assert page in hits, f"searching {term!r} does not find {page} (found: {sorted(hits)})"
+
+
+def test_pages_load_no_script_from_the_internet(build):
+    """Offline readers (a classroom, a train) get every formula: MathJax comes from the book itself."""
+    _, html = build
+    for page in PAGES:
+        text = (html / f"{page}.html").read_text(encoding="utf-8")
+        assert not re.search(r'<script[^>]*src="https?://', text), f"{page} loads a script from the internet"
+        assert "_static/mathjax/" in text or "$" not in text
