@@ -11,7 +11,8 @@ import pytest
 
 from vggbook import anatomy
 from vggbook.models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg
-from vggbook.runs import ALEXNET, CHAPTER, DEPTH, IMPROVED, at_chance
+from vggbook.runs import (ALEXNET, CHAPTER, CPU_VGG16_BN, DEPTH, IMPROVED, LAB_BN, LAB_HE, LAB_XAVIER,
+                          RES_96, SWEEP, at_chance)
 from vggbook.runs import recorded as find_record
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,9 @@ def _figures_04() -> list[str]:
 def _figures_05() -> list[str]:
     depth = {cfg.arch: find_record(cfg) for cfg in DEPTH}
     chapter, improved = find_record(CHAPTER), find_record(IMPROVED)
+    sweep = {cfg.resize: find_record(cfg) for cfg in SWEEP}
+    alex, small, full = (anatomy.totals(anatomy.layer_table(net, batch_size=128))
+                         for net in (alexnet(), vgg(narrow(VGG11_ARCH, 4)), vgg(VGG11_ARCH)))
     return [
         f"{depth['vgg11'].test_acc:.3f} 和 {depth['vgg13'].test_acc:.3f}",
         f"{depth['vgg16'].test_acc:.3f} 和 {depth['vgg19'].test_acc:.3f}",
@@ -51,6 +55,20 @@ def _figures_05() -> list[str]:
         "、".join(f"{_median(depth[a]):.2f}" for a in ("vgg13", "vgg16", "vgg19")),
         f"{_median(depth['vgg11']):.2f} 对 {_median(depth['vgg13']):.2f} 秒",
         f"训练损失（{improved.final['loss']:.2f}）反而高于本章配方（{chapter.final['loss']:.2f}）",
+        f"从 {chapter.test_acc:.3f} 提高到 {improved.test_acc:.3f}",
+        # exercise 2: full-width and narrow VGG-11 against AlexNet, from the code (layer outputs at batch 128)
+        f"AlexNet 的 {full['GFLOPs'] / alex['GFLOPs']:.1f} 倍（{full['GFLOPs']:.3f} 对 {alex['GFLOPs']:.3f} GFLOPs）",
+        f"{full['activation MB'] / alex['activation MB']:.1f} 倍（{full['activation MB']:,.0f} 对 {alex['activation MB']:,.0f} MB",
+        f"{small['GFLOPs'] / alex['GFLOPs']:.2f} 倍，激活却是 {small['activation MB'] / alex['activation MB']:.2f} 倍",
+        # exercise 3: medians of the sweep (the first epoch's warm-up left out), the 96 px accuracy gap
+        "、".join(f"{_median(sweep[s]):.2f}" for s in (32, 56, 96)), f"{_median(sweep[224]):.2f} 秒",
+        f"只比 224 像素低 {chapter.test_acc - find_record(RES_96).test_acc:.3f}",
+        # exercise 4: the 2-core CPU records (lab 07's three 300-step runs, and batch norm at 6 epochs)
+        f"Xavier 的测试精度停在 {find_record(LAB_XAVIER, 'cpu').test_acc:.3f}",
+        f"He 初始化到了 {find_record(LAB_HE, 'cpu').test_acc:.3f}",
+        f"加批量规范化到了 {find_record(LAB_BN, 'cpu').test_acc:.3f}",
+        f"测试精度到了 {find_record(CPU_VGG16_BN, 'cpu').test_acc:.3f}",
+        f"的 {sweep[32].test_acc:.3f}（上面扫描中的 GPU 运行）",
     ]
 
 
