@@ -141,7 +141,10 @@ def conv_block(kernel_sizes, in_channels, out_channels, *, batch_norm=False, lrn
     """A VGG block with one conv per kernel size (padding keeps the size), then a 2x2/2 max-pool.
 
     `batch_norm` puts BatchNorm2d between each conv and its ReLU; `lrn` adds local response
-    normalisation after the first ReLU, with Krizhevsky et al.'s constants (configuration A-LRN).
+    normalisation after the first ReLU, with Krizhevsky et al.'s constants (configuration A-LRN):
+    n=5, alpha=1e-4, beta=0.75, k=2. PyTorch's LocalResponseNorm divides alpha by `size`
+    (b = a / (k + alpha/n * sum a^2)^beta), Krizhevsky's formula does not, so their alpha=1e-4
+    is alpha=5 * 1e-4 = 5e-4 here.
     """
     layers = []
     for i, k in enumerate(kernel_sizes):
@@ -150,7 +153,8 @@ def conv_block(kernel_sizes, in_channels, out_channels, *, batch_norm=False, lrn
             layers.append(nn.BatchNorm2d(out_channels))
         layers.append(nn.ReLU())
         if lrn and i == 0:
-            layers.append(nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
+            # alpha=5e-4 is Krizhevsky's 1e-4: PyTorch divides alpha by size (see above)
+            layers.append(nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0))
         in_channels = out_channels
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return nn.Sequential(*layers)
