@@ -285,10 +285,11 @@ def make_model(cfg: Config) -> nn.Sequential:
 
 
 class _Estimate:
-    """Counts batches on a progress bar; after a few, says once how long the whole run will take."""
+    """Counts batches on a progress bar; after a few, says once how long the whole run will take.
+    `bar` and `batches` are set once the data iterators exist."""
 
-    def __init__(self, bar, batches: float, what, device: torch.device, warmup: int = 2, measure: int = 5):
-        self.bar, self.batches, self.what, self.device = bar, batches, what, device
+    def __init__(self, what, device: torch.device, warmup: int = 2, measure: int = 5):
+        self.what, self.device, self.bar, self.batches = what, device, None, 0.0
         self.warmup, self.measure, self.n, self.t0 = warmup, measure, 0, None
 
     def __call__(self) -> None:
@@ -323,14 +324,14 @@ def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | to
     history = History(cfg, profile, device_name(device),
                       dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), torch.__version__)
     desc, loss = cfg.label(), nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    tick = _Estimate(lambda: f"{desc}（{history.device}，{history.precision}）", device)
     train_iter, test_iter = loader.loaders(
         cfg.batch_size, cfg.resize, train_limit=cfg.train_limit, test_limit=cfg.test_limit, device=device,
         channels_last=device.type == "cuda", augment=cfg.augment, seed=cfg.seed, data=load_fashion_mnist(),
-        on_batch=lambda: tick())
+        on_batch=tick)
     steps = len(train_iter)  # batches per epoch
-    bar = tqdm(total=cfg.epochs * steps, unit="batch", desc=desc, disable=not progress)
-    tick = _Estimate(bar, steps * cfg.epochs * (1 + len(test_iter.labels) / len(train_iter.labels) / 3),
-                     lambda: f"{cfg.label()}（{history.device}，{history.precision}）", device)
+    tick.bar = bar = tqdm(total=cfg.epochs * steps, unit="batch", desc=desc, disable=not progress)
+    tick.batches = steps * cfg.epochs * (1 + len(test_iter.labels) / len(train_iter.labels) / 3)  # eval ~ 1/3
     torch.manual_seed(cfg.seed)
     net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm).to(device)
     net.apply(init_weights if cfg.init == "xavier" else init_he)
