@@ -118,13 +118,13 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
             box(max(channels ** 0.5 * scale_w, 0.05), side * scale_h, "#4c72b0", f"conv{k}×{k}-{channels}")
         side //= 2
         box(0.06, side * scale_h, "#999999")
-        ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}×{side}", ha="center",
-                va="top", fontsize=10)
+        ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}²", ha="center",
+                va="top", fontsize=10)  # short enough not to run into the next block's label
         x = max(x + gap, start + 1.35)  # room for the label below, also for narrow blocks
     for width in fc:
         box(0.12, min(0.9, 0.2 + width / 4096 * 0.7), "#dd8452", f"FC-{width}")
     ax.set_xlim(-0.1, x)
-    ax.set_ylim(-1.3, 0.95)  # room below for the block labels, then the legend
+    ax.set_ylim(-1.3, 1.3)  # room below for the block labels and the legend, above for the layer names
     ax.set_aspect("auto")
     ax.axis("off")
     ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels", fontsize=12)
