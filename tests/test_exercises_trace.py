@@ -13,14 +13,11 @@ from vggbook import anatomy, exercises
 from vggbook.exercises import PLACEHOLDER, check, check_trace, reference
 from vggbook.models import VGG11_ARCH, vgg
 
+from exercise_helpers import assert_wrong_with_hint, verdict
+
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_shape_trace.ipynb"
 KEYS = ["03-trace-lines", "03-block3-shape", "03-last-map-96", "03-conv1-flops",
         "03-quiz-narrow-flops", "03-quiz-fc1-in-128", "03-quiz-where"]
-
-
-def _verdict(capsys, fn, *args):
-    result = fn(*args)
-    return result, capsys.readouterr().out
 
 
 # --- the answers come from the package --------------------------------------------------------
@@ -40,7 +37,7 @@ def test_the_answers_are_the_packages():
 
 @pytest.mark.parametrize("key", KEYS)
 def test_the_right_answer_passes(key, capsys):
-    ok, out = _verdict(capsys, check, key, reference(key))
+    ok, out = verdict(capsys, check, key, reference(key))
     assert ok is True and out.startswith("✔")
 
 
@@ -54,7 +51,7 @@ def test_equivalent_forms_pass(capsys):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_a_placeholder_only_says_not_answered(key, capsys):
-    ok, out = _verdict(capsys, check, key, ...)
+    ok, out = verdict(capsys, check, key, ...)
     assert ok is None and out.startswith(PLACEHOLDER) and "✔" not in out and "✘" not in out
 
 
@@ -107,14 +104,7 @@ WRONG = [
 
 @pytest.mark.parametrize("key,answer,phrase", WRONG, ids=lambda x: str(x)[:20])
 def test_a_wrong_answer_gets_its_hint(key, answer, phrase, capsys):
-    ok, out = _verdict(capsys, check, key, answer)
-    assert ok is False and out.startswith("✘"), out
-    assert phrase in out, out
-    expected = reference(key)  # the hint never gives the answer away
-    if isinstance(expected, int):
-        assert str(expected) not in out and f"{expected:,}" not in out
-    elif isinstance(expected, tuple):
-        assert str(expected) not in out
+    assert_wrong_with_hint(capsys, key, answer, phrase)
 
 
 # --- write it yourself: my_trace ---------------------------------------------------------------
@@ -271,14 +261,14 @@ WRONG_TRACES = [
 
 def test_the_reference_and_a_right_trace_pass(capsys):
     for fn in (check_trace.reference, right):
-        ok, out = _verdict(capsys, check_trace, fn)
+        ok, out = verdict(capsys, check_trace, fn)
         assert ok is True and out.startswith("✔"), out
         assert out.count("\n") == 1  # what the reader's function printed is not shown
 
 
 @pytest.mark.parametrize("fn,phrase", WRONG_TRACES, ids=lambda x: getattr(x, "__name__", ""))
 def test_a_wrong_trace_is_named(fn, phrase, capsys):
-    ok, out = _verdict(capsys, check_trace, fn)
+    ok, out = verdict(capsys, check_trace, fn)
     assert ok is False and out.startswith("✘"), out
     assert phrase in out, out
     assert out.count("\n") == 1, "one line, also when the reader's code raises"
@@ -288,7 +278,7 @@ def test_placeholders_only_say_not_answered(capsys):
     def my_trace(net, X):
         ...  # 你的代码
     for answer in (None, ..., my_trace):
-        ok, out = _verdict(capsys, check_trace, answer)
+        ok, out = verdict(capsys, check_trace, answer)
         assert ok is None and out == PLACEHOLDER + "\n"
 
 
@@ -309,7 +299,7 @@ def _solution_after(cell_source_start: str) -> str:
 def test_the_notebooks_solution_passes(capsys):
     namespace = {}
     exec(_solution_after("def my_trace("), namespace)
-    ok, out = _verdict(capsys, check_trace, namespace["my_trace"])
+    ok, out = verdict(capsys, check_trace, namespace["my_trace"])
     assert ok is True, out
 
 

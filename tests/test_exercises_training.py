@@ -19,14 +19,11 @@ from vggbook.exercises import PLACEHOLDER, check, check_train_step, reference
 from vggbook.exercises.training import train_step
 from vggbook.models import VGG11_ARCH, count_parameters, narrow, vgg
 
+from exercise_helpers import assert_wrong_with_hint, verdict
+
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_training.ipynb"
 KEYS = ["04-narrow-params", "04-batches-per-epoch", "04-initial-loss", "04-chance-accuracy",
         "04-quiz-zero-grad", "04-quiz-eval", "04-quiz-slower"]
-
-
-def _verdict(capsys, fn, *args):
-    result = fn(*args)
-    return result, capsys.readouterr().out
 
 
 # --- the answers come from the package --------------------------------------------------------
@@ -41,7 +38,7 @@ def test_the_answers_are_the_packages(fmnist):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_the_right_answer_passes(key, capsys):
-    ok, out = _verdict(capsys, check, key, reference(key))
+    ok, out = verdict(capsys, check, key, reference(key))
     assert ok is True and out.startswith("✔")
 
 
@@ -55,7 +52,7 @@ def test_equivalent_forms_pass(capsys):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_a_placeholder_only_says_not_answered(key, capsys):
-    ok, out = _verdict(capsys, check, key, None)
+    ok, out = verdict(capsys, check, key, None)
     assert ok is None and out.startswith(PLACEHOLDER) and "✔" not in out and "✘" not in out
 
 
@@ -106,14 +103,7 @@ WRONG = [
 
 @pytest.mark.parametrize("key,answer,phrase", WRONG, ids=lambda x: str(x)[:20])
 def test_a_wrong_answer_gets_its_hint(key, answer, phrase, capsys):
-    ok, out = _verdict(capsys, check, key, answer)
-    assert ok is False and out.startswith("✘"), out
-    assert phrase in out, out
-    expected = reference(key)  # the hint never gives the answer away
-    if isinstance(expected, int):
-        assert str(expected) not in out and f"{expected:,}" not in out
-    elif isinstance(expected, float):
-        assert f"{expected:.2f}" not in out
+    assert_wrong_with_hint(capsys, key, answer, phrase)
 
 
 # --- write it yourself: my_train_step ----------------------------------------------------------
@@ -273,20 +263,20 @@ WRONG_STEPS = [
 @pytest.mark.parametrize("fn", [check_train_step.reference, right_zero_grad_first, right_zero_grad_last],
                          ids=lambda f: f.__name__)
 def test_a_right_step_passes(fn, capsys):
-    ok, out = _verdict(capsys, check_train_step, fn)
+    ok, out = verdict(capsys, check_train_step, fn)
     assert ok is True and out.startswith("✔"), out
 
 
 @pytest.mark.parametrize("fn,phrase", WRONG_STEPS, ids=lambda x: getattr(x, "__name__", ""))
 def test_a_wrong_step_is_named(fn, phrase, capsys):
-    ok, out = _verdict(capsys, check_train_step, fn)
+    ok, out = verdict(capsys, check_train_step, fn)
     assert ok is False and out.startswith("✘"), out
     assert phrase in out, out
     assert out.count("\n") == 1, "one line, also when the reader's code raises"
 
 
 def test_no_zero_grad_is_found_at_the_second_call(capsys):
-    ok, out = _verdict(capsys, check_train_step, no_zero_grad)
+    ok, out = verdict(capsys, check_train_step, no_zero_grad)
     assert "第 1 次调用相同，第 2 次调用后参数不同" in out
 
 
@@ -294,7 +284,7 @@ def test_placeholders_only_say_not_answered(capsys):
     def my_train_step(net, X, y, loss, optimizer):
         ...  # 你的代码
     for answer in (None, ..., my_train_step):
-        ok, out = _verdict(capsys, check_train_step, answer)
+        ok, out = verdict(capsys, check_train_step, answer)
         assert ok is None and out == PLACEHOLDER + "\n"
 
 
@@ -342,5 +332,5 @@ def _solution_after(cell_source_start: str) -> str:
 def test_the_notebooks_solution_passes(capsys):
     namespace = {"nn": nn, "torch": torch}
     exec(_solution_after("def my_train_step("), namespace)
-    ok, out = _verdict(capsys, check_train_step, namespace["my_train_step"])
+    ok, out = verdict(capsys, check_train_step, namespace["my_train_step"])
     assert ok is True, out
