@@ -61,6 +61,7 @@ class Switches:
     sync_every_batch: bool = False   # the host waits for the GPU before every batch, as after d2l's .item()
     pool_first: bool = False         # max-pool before the ReLU in front of it: same numbers, 1/4 of the ReLU's work
     compile: str | None = None       # a torch.compile mode (COMPILE_MODES); None: eager
+    plain: bool = False              # no `fast` at all: the book's loop in fp32, as 04 shows it
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -75,7 +76,7 @@ class Switches:
         changed = [] if self.precision == "auto" else [self.precision]
         changed += [text for key, text in names.items() if getattr(self, key) != getattr(Switches, key)]
         changed += [f"compile={self.compile}"] if self.compile else []
-        return ", ".join(changed)
+        return "plain fp32 loop (no vggbook.train.fast)" if self.plain else ", ".join(changed)
 
 
 def pool_before_relu(net: nn.Module) -> nn.Module:
@@ -104,6 +105,9 @@ def switched(net: nn.Module, optimizer, device: torch.device, switches: Switches
 
     Built on `vggbook.train.fast`; on exit cudnn.benchmark is as it was and the sync hook is gone.
     """
+    if switches.plain:
+        yield net, optimizer, "fp32"
+        return
     if switches.pool_first:
         pool_before_relu(net)
     model, optimizer, precision = fast(net, optimizer, device, switches.precision)
@@ -359,6 +363,9 @@ def format_ablation(r: dict) -> str:
     return "\n".join(lines)
 
 
+PATHS = {"fast": Switches(), "plain": Switches(plain=True)}  # the paths run_one runs besides d2l's
+
+
 # ----- the fair yardstick: each path in a fresh process, timed from process start to its exit -----
 def run_one(path: str, epochs: int, *, device: str | None = None, limit: int | None = None,
             resize: int = 224) -> dict:
@@ -366,11 +373,11 @@ def run_one(path: str, epochs: int, *, device: str | None = None, limit: int | N
     dev = _device(device)
     if path == "reference":
         r = run_reference(epochs, device=dev, limit=limit, resize=resize)
-    elif path == "fast":
-        r = run_fast(epochs, device=dev, limit=limit, resize=resize)
+    elif path in PATHS:
+        r = run_fast(epochs, device=dev, limit=limit, resize=resize, switches=PATHS[path])
         r.pop("history")
     else:
-        raise ValueError(f"unknown path {path!r}: use 'reference' or 'fast'")
+        raise ValueError(f"unknown path {path!r}: use 'reference', {' or '.join(map(repr, PATHS))}")
     return {**r, "path": path, "device": device_name(dev), "torch_version": torch.__version__}
 
 
@@ -414,6 +421,57 @@ def fresh(epochs: int = 10, repeats: int = 2, *, device: str | None = None, limi
     return result
 
 
+CPU_BENCHMARK = HERE.parent / "vggbook" / "results" / "cpu" / "benchmark.json"
+YARDSTICK_PATHS = {"reference": "d2l's recipe (d2l.load_data_fashion_mnist + d2l.train_ch6, fp32)",
+                   "plain": "the book's loop (vggbook.train.fit + vggbook.loader, fp32, no fast)",
+                   "fast": "the CPU fast path (fit + vggbook.train.fast: bf16 where the CPU has it)"}
+
+
+def cpu_yardstick(epochs: int = 2, sizes=(32, 96), *, limit: int | None = None,
+                  out: str | os.PathLike | None = CPU_BENCHMARK) -> dict:
+    """The three CPU paths at each size, each in a new Python process timed from its start to its exit.
+
+    Same seed and recipe (narrow VGG-11, SGD lr 0.05, batch 128, Xavier) and the same images for all
+    three. `ratios[f"{size}px"]` holds the fast path's speed-up over d2l's recipe (`vs_d2l`) and over
+    the plain fp32 loop (`vs_fp32`), in process wall time.
+    """
+    runs, ratios = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            wall = {}
+            for path in YARDSTICK_PATHS:
+                r = _in_fresh_process(path, epochs, Path(tmp) / f"{size}-{path}.json", device="cpu",
+                                      limit=limit, resize=size)
+                r.pop("d2l_printed", None)
+                runs.append({**r, "resize": size, "what": YARDSTICK_PATHS[path]})
+                wall[path] = r["process_wall_s"]
+                print(f"{size} px, {path}: {wall[path]:.1f} s from process start to exit, "
+                      f"test acc {r['test_acc']:.4f}", flush=True)
+            ratios[f"{size}px"] = {"vs_d2l": wall["reference"] / wall["fast"],
+                                   "vs_fp32": wall["plain"] / wall["fast"]}
+    fast_run = next(r for r in runs if r["path"] == "fast")
+    result = {"device": runs[0]["device"], "cpu": _cpu_name(), "torch_version": runs[0]["torch_version"],
+              "date": _now(), "method": "fresh processes, timed from process start to exit",
+              "epochs": epochs, "limit": limit, "precision": fast_run["precision"], "runs": runs,
+              "ratios": ratios}
+    for size, r in ratios.items():
+        print(f"{size}: the fast path is {r['vs_d2l']:.2f}x d2l's recipe and {r['vs_fp32']:.2f}x the plain fp32 loop")
+    _write(result, out)
+    return result
+
+
+def _cpu_name() -> str:
+    """The CPU's model name and its bf16 support, e.g. 'AMD EPYC (2 cores, bf16 instructions)'."""
+    from vggbook.train import cpu_has_bf16
+    name = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name} ({os.cpu_count()} cores, {'bf16 instructions' if cpu_has_bf16() else 'no bf16 instructions'})"
+
+
 # ----- command line -----
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
@@ -436,7 +494,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", type=_positive, default=None, metavar="REPEATS",
                    help="instead: the reference once and the fast path REPEATS times, each in a new process "
                         "timed from its start (all epochs, nothing extrapolated)")
-    p.add_argument("--one", choices=["reference", "fast"], default=None, help=argparse.SUPPRESS)
+    p.add_argument("--one", choices=["reference", *PATHS], default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cpu-yardstick", action="store_true",
+                   help="instead: d2l's recipe, the plain fp32 loop and the fast path on the CPU, each in a "
+                        "new process, at 32 and 96 px (--sizes), 2 epochs (--epochs) -> results/cpu/benchmark.json")
+    p.add_argument("--sizes", type=_positive, nargs="+", default=None, help="with --cpu-yardstick (default: 32 96)")
     p.add_argument("--variants", nargs="+", default=None, metavar="VARIANT",
                    help=f"with --ablation: {' '.join(VARIANTS)} (default: {' '.join(DEFAULT_VARIANTS)})")
     p.add_argument("--out", type=Path, default=None, help="write the result as JSON to this file")
@@ -448,6 +510,8 @@ def _dispatch(a) -> None:
     where = {"device": a.device, "limit": a.limit, "resize": a.resize}
     if a.one:
         _write(run_one(a.one, a.epochs or 10, **where), a.out)
+    elif a.cpu_yardstick:
+        cpu_yardstick(a.epochs or 2, tuple(a.sizes or (32, 96)), limit=a.limit, out=a.out or CPU_BENCHMARK)
     elif a.fresh:
         fresh(a.epochs or 10, a.fresh, out=a.out, **where)
     elif a.ablation:

@@ -6,11 +6,13 @@ accuracy after every epoch. Two differences, both about speed, not about what is
   (d2l reads them after every batch, which makes the CPU wait for the GPU 469 times per epoch);
 - epochs are timed with CUDA events on a GPU, not with host clocks around asynchronous work.
 Mixed precision does not appear in `fit`: `fast`, at the end of this file, wraps the model before
-`fit` is called (bf16 or fp16 autocast on a GPU, fp32 on a CPU). Choosing, recording and loading
-runs is `runs.py`'s job.
+`fit` is called (bf16 or fp16 autocast on a GPU, bf16 on a CPU with bf16 instructions, fp32 on
+other CPUs). Choosing, recording and loading runs is `runs.py`'s job.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import time
 
@@ -127,26 +129,57 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
     return rows
 
 
-# Mixed precision on a GPU, as a wrapper around the model: `fit` stays as it is.
+# Mixed precision, as a wrapper around the model: `fit` stays as it is.
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512_BF16 or AMX), as PyTorch reports it.
+
+    Elsewhere (AVX2 laptops, many cloud Xeons, Apple and other ARM CPUs in this PyTorch) bf16 is
+    emulated and slower than fp32.
+    """
+    return bool(torch.backends.mkldnn.is_available()
+                and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
 
 
 def precision_for(device: torch.device, precision: str = "auto") -> str:
     """The precision a run uses on `device`: 'bf16', 'fp16' or 'fp32'.
 
-    Asks for the compute capability, not `torch.cuda.is_bf16_supported()`: that answers True on a
-    T4, where bf16 is emulated and slow. A CPU runs fp32.
+    On a GPU it asks for the compute capability, not `torch.cuda.is_bf16_supported()`: that answers
+    True on a T4, where bf16 is emulated and slow. On a CPU: bf16 where the CPU has bf16
+    instructions, fp32 elsewhere.
     """
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     if device.type != "cuda":
-        if precision not in ("auto", "fp32"):
-            raise ValueError(f"precision {precision} needs a CUDA GPU; on the CPU use fp32 (or auto)")
-        return "fp32"
+        if precision == "fp16":
+            raise ValueError("precision fp16 needs a CUDA GPU; on the CPU use bf16, fp32 or auto")
+        if precision != "auto":
+            return precision
+        return "bf16" if cpu_has_bf16() else "fp32"
     if precision != "auto":
         return precision
     major, _ = torch.cuda.get_device_capability(device)
     return "bf16" if major >= 8 else "fp16"
+
+
+def keep_freed_memory() -> bool:
+    """Let this process's C allocator (glibc's malloc) reuse the large blocks it frees.
+
+    A training step on a CPU allocates and frees the same large tensors every step (the bf16 copies
+    of the weights, the gradients, the activations). By default glibc gives each large block its
+    own fresh memory from the kernel, which zero-fills every page on its first touch: at 32 px that
+    was about 40% of a bf16 step on this book's 2-core CPU. After this call freed blocks stay in the
+    process for the next step (the process keeps its peak memory until it exits). Returns False
+    where the C library has no `mallopt` (macOS, Windows, musl), and changes nothing there.
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's malloc.h
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
 
 
 class Autocast(nn.Module):
@@ -157,13 +190,13 @@ class Autocast(nn.Module):
     loss and the accuracy read the true values. `ScaledOptimizer` undoes the scale.
     """
 
-    def __init__(self, net: nn.Module, dtype: torch.dtype, scaler=None):
+    def __init__(self, net: nn.Module, dtype: torch.dtype, scaler=None, device_type: str = "cuda"):
         super().__init__()
-        self.net, self.dtype, self.scaler = net, dtype, scaler
+        self.net, self.dtype, self.scaler, self.device_type = net, dtype, scaler, device_type
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         X = X.contiguous(memory_format=torch.channels_last)  # the weights' layout (see `fast`)
-        with torch.autocast("cuda", dtype=self.dtype):
+        with torch.autocast(self.device_type, dtype=self.dtype):
             out = self.net(X).float()
         if self.scaler is None or not torch.is_grad_enabled():
             return out
@@ -195,14 +228,17 @@ class ScaledOptimizer:
 def fast(net: nn.Module, optimizer, device: torch.device, precision: str = "auto"):
     """(model, optimizer, precision) that train `net` on `device` in the precision it does best.
 
-    `net` and `optimizer` are on the device already. On a GPU the weights and each batch go
-    channels_last (NHWC), the layout of cuDNN's tensor-core kernels.
+    `net` and `optimizer` are on the device already. On a GPU, and with bf16 on a CPU, the weights
+    and each batch go channels_last (NHWC), the layout of cuDNN's tensor-core kernels and of oneDNN's
+    bf16 kernels. On a CPU the C allocator also keeps the blocks a step frees (`keep_freed_memory`).
     """
     chosen = precision_for(device, precision)
-    if device.type == "cuda":
+    if device.type != "cuda":
+        keep_freed_memory()
+    if device.type == "cuda" or chosen == "bf16":
         net.to(memory_format=torch.channels_last)
     if chosen == "bf16":
-        return Autocast(net, torch.bfloat16), optimizer, chosen
+        return Autocast(net, torch.bfloat16, device_type=device.type), optimizer, chosen
     if chosen == "fp16":
         scaler = torch.amp.GradScaler("cuda")
         return Autocast(net, torch.float16, scaler), ScaledOptimizer(optimizer, scaler), chosen
