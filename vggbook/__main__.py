@@ -45,12 +45,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="how much of the run to do (default: $VGGBOOK_PROFILE, else full with CUDA, cpu without)")
     t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
     t.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bf16 on GPUs with compute capability >= 8.0, fp16 on older GPUs, fp32 on a CPU")
+                   help="auto: bf16 on GPUs with compute capability >= 8.0, fp16 on older GPUs; bf16 on CPUs "
+                        "with bf16 instructions (AVX512_BF16 or AMX), fp32 on other CPUs")
     t.add_argument("--out", type=Path, default=None, help="where to write the history JSON (a file name)")
     r = sub.add_parser("record", help="train the book's runs that have no record yet and write them to "
                                       "vggbook/results/ (full profile on a GPU, or --cpu)")
     r.add_argument("names", nargs="*", help="record these (e.g. vgg16-bn-96px), even if recorded already")
-    r.add_argument("--cpu", action="store_true", help="the book's CPU runs (cpu profile, about 8 minutes each)")
+    r.add_argument("--cpu", action="store_true", help="the book's CPU runs (cpu profile: 2 to 20 minutes each on 2 cores)")
     c = sub.add_parser("compare", help="check runs retrained on a GPU against the recorded ones")
     c.add_argument("retrained", type=Path, help="the VGGBOOK_RUNS_DIR of a GPU job")
     c.add_argument("--tolerance", type=float, default=0.015, help="largest allowed test-accuracy difference")
@@ -83,7 +84,8 @@ def _check_out(out: Path | None) -> None:
 
 
 def _train(a) -> int:
-    given = dict(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size)
+    given = dict(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
+                 precision=a.precision)
     cfg = runs.Config(**{k: v for k, v in given.items() if v is not None})
     profile = a.profile or runs.current_profile()
     device = _device(a.device)
@@ -91,7 +93,7 @@ def _train(a) -> int:
     _check_out(a.out)
     with torch.device("meta"):  # builds no weights: an impossible image size fails here
         runs.make_model(runs.sized(cfg, profile))
-    h, _ = runs.train(cfg, profile=profile, device=device, precision=a.precision)
+    h, _ = runs.train(cfg, profile=profile, device=device)
     print(h.summary())
     if a.out is not None:
         if not h.epochs:
