@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # is installed in editable mode from here). Set-up re-runs only when one of those changes.
 STAMP := $(VENV)/.vggbook-setup-$(shell (cat requirements.txt pyproject.toml; echo '$(CURDIR)') | sha1sum | cut -c1-12)
 
-.PHONY: setup book test nbval notebooks bench record clean
+.PHONY: setup book test nbval notebooks bench bench-cpu record clean
 setup: $(STAMP)
 
 $(STAMP):
@@ -39,6 +39,12 @@ notebooks: setup
 
 bench: setup
 	$(PY) bench/bench.py --out bench/benchmark.json
+
+# The CPU yardstick (d2l's recipe, the plain fp32 loop, the fast path; about 45 minutes on 2 cores) and
+# the fast path's pieces one at a time (a few minutes): what the 性能 page quotes for a CPU.
+bench-cpu: setup
+	$(PY) bench/bench.py --cpu-yardstick
+	$(PY) bench/cpu_steps.py
 
 record: setup
 	$(PY) -m vggbook record

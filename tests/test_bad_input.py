@@ -26,11 +26,11 @@ CASES = [
      "AlexNet's stride-4 conv and three 3x3/2 pools need inputs of at least 65x65 px"),
     (SMOKE[:-1] + ["gpu"], {}, "--device 'gpu' is not a device: use cuda or cpu"),
     (SMOKE[:-1] + ["cuda"], {}, "--device cuda, but torch sees no CUDA GPU here: use --device cpu"),
-    (SMOKE + ["--precision", "bf16"], {}, "precision bf16 needs a CUDA GPU; on the CPU use fp32"),
+    (SMOKE + ["--precision", "fp16"], {}, "precision fp16 needs a CUDA GPU; on the CPU use bf16, fp32 or auto"),
     (["train", "--device", "cpu"], {"VGGBOOK_PROFILE": "fast"}, "VGGBOOK_PROFILE='fast' is not a run profile"),
     (SMOKE, {"VGGBOOK_DATA": "/nonexistent/fmnist"}, "你指定的文件夹 /nonexistent/fmnist（参数或 VGGBOOK_DATA）中没有 Fashion-MNIST"),
     (["record"], {}, "torch sees none here"),
-    (["record", "--cpu", "vgg99"], {}, "no run of the book is named vgg99: choose from vgg11-32px-e6"),
+    (["record", "--cpu", "vgg99"], {}, "no run of the book is named vgg99: choose from vgg11-96px-e6"),
     (["compare", "/nonexistent/runs"], {}, "no full-profile runs in /nonexistent/runs"),
 ]
 NEEDS_NO_DATA = [c for c in CASES if "VGGBOOK_DATA" not in c[1] and c[0][0] == "train"]

@@ -12,7 +12,7 @@ import torch
 
 from vggbook.data import load_fashion_mnist
 from vggbook.runs import CHAPTER, make_model
-from vggbook.train import Autocast, ScaledOptimizer, precision_for
+from vggbook.train import Autocast, ScaledOptimizer, fast, keep_freed_memory, precision_for
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
@@ -58,7 +58,7 @@ def test_sync_variant_waits_once_per_training_batch(data, monkeypatch):
     waits = []
     monkeypatch.setattr(bench, "wait_for", lambda device: waits.append(device))
     h = bench.train_fast(TINY, CPU, data=data)
-    assert waits == [] and len(h.epochs) == 1 and h.precision == "fp32"  # the fast path never waits
+    assert waits == [] and len(h.epochs) == 1 and h.precision == precision_for(CPU)  # it never waits
     bench.train_fast(TINY, CPU, bench.VARIANTS["sync"], data=data)
     assert len(waits) == 2  # 256 images in batches of 128; the test batches do not wait
 
@@ -70,7 +70,7 @@ def test_switched_restores_what_it_changes(monkeypatch):
     net = torch.nn.Sequential(torch.nn.Linear(2, 2))
     sgd = torch.optim.SGD(net.parameters(), lr=0.1)
     with bench.switched(net, sgd, CPU, bench.VARIANTS["sync"]) as (model, opt, precision):
-        assert (model, opt, precision) == (net, sgd, "fp32")
+        assert opt is sgd and precision == precision_for(CPU)
         assert torch.backends.cudnn.benchmark is False
         model(torch.zeros(1, 2))
     assert torch.backends.cudnn.benchmark is True and len(waits) == 1
@@ -110,7 +110,7 @@ def test_bench_script_side_by_side_end_to_end(tmp_path):
     assert ref["epochs_run"] == 1 and r["reference_wall_is_estimate"] and len(fast["epoch_s"]) == 2
     assert r["speedup_wall"] == pytest.approx(r["reference_wall_s_for_epochs"] / fast["wall_s"])
     assert r["reference_wall_s_for_epochs"] > ref["wall_s"]  # one more (estimated) epoch than it ran
-    assert fast["speed"] == "defaults" and fast["precision"] == "fp32"
+    assert fast["speed"] == "defaults" and fast["precision"] == precision_for(CPU)
     assert fast["history"]["config"]["train_limit"] == 640 and 0 <= ref["test_acc"] <= 1
     assert any(line.startswith("loss") for line in ref["d2l_printed"])  # what train_ch6 printed
 
@@ -136,18 +136,43 @@ def test_fresh_processes_yardstick_on_a_few_images(tmp_path):
 
 # The package's precision wrappers, which the fast path stands on.
 def test_precision_follows_the_gpu(monkeypatch):
-    """bf16 from compute capability 8.0 (A100, H100), fp16 below (T4, V100, GTX 1660 Ti), fp32 on a CPU."""
+    """bf16 from compute capability 8.0 (A100, H100), fp16 below (T4, V100, GTX 1660 Ti)."""
     cuda = torch.device("cuda")
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # what a T4 answers
     for capability, expected in (((7, 5), "fp16"), ((7, 0), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")):
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
         assert precision_for(cuda) == expected
     assert precision_for(cuda, "fp32") == "fp32" and precision_for(cuda, "bf16") == "bf16"  # overridable
-    assert precision_for(CPU) == "fp32"
     with pytest.raises(ValueError, match="needs a CUDA GPU"):
         precision_for(CPU, "fp16")
     with pytest.raises(ValueError, match="unknown precision 'fp8'"):
         precision_for(CPU, "fp8")
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["bf16-cpu", "cpu-without-bf16"])
+def test_precision_follows_the_cpu(monkeypatch, native):
+    """bf16 on a CPU with bf16 instructions (AVX512_BF16 or AMX), fp32 on one without (faked here)."""
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert precision_for(CPU) == ("bf16" if native else "fp32")
+    assert precision_for(CPU, "fp32") == "fp32" and precision_for(CPU, "bf16") == "bf16"  # overridable
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    model, opt, chosen = fast(net, sgd, CPU)
+    assert opt is sgd and chosen == precision_for(CPU)
+    out = model(torch.rand(2, 1, 4, 4))
+    assert out.dtype == torch.float32 and out.shape == (2, 3)
+    if native:  # the convs and the matmuls ran in bf16, with the weights channels_last
+        assert isinstance(model, Autocast) and model.device_type == "cpu"
+        assert net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    else:
+        assert model is net
+
+
+def test_the_cpu_allocator_keeps_freed_blocks():
+    """glibc's mallopt accepts both settings (False only where the C library has no mallopt)."""
+    import ctypes.util
+    assert keep_freed_memory() is (ctypes.util.find_library("c") is not None and sys.platform == "linux")
 
 
 @pytest.mark.filterwarnings("ignore:.*Disabling autocast")  # no GPU: autocast is off
@@ -169,3 +194,42 @@ def test_gradient_scaling_changes_the_gradient_not_the_step():
     sgd_plain.step()
     sgd_scaled.step()
     assert torch.allclose(plain_net[0].weight, scaled_net[0].weight, atol=1e-6)
+
+
+# bench/cpu_steps.py: one training step per variant of the CPU fast path.
+import cpu_steps  # noqa: E402  (beside bench.py)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "fast+fp32-head", "bf16-nchw"])
+def test_cpu_step_variants_train_one_step(variant):
+    r = cpu_steps.one(variant, 32, steps=1)
+    assert r["variant"] == variant and r["resize"] == 32 and len(r["step_ms_all"]) == 1 and r["step_ms"] > 0
+
+
+def test_cpu_steps_names_an_unknown_variant():
+    with pytest.raises(ValueError, match="unknown variant 'turbo'"):
+        cpu_steps.one("turbo", 32, steps=1)
+
+
+def test_cpu_yardstick_on_a_few_images(tmp_path):
+    """d2l's recipe, the plain fp32 loop and the fast path, each in its own process; the two ratios."""
+    r = bench.cpu_yardstick(1, (32,), limit=640, out=tmp_path / "cpu.json")
+    assert [x["path"] for x in r["runs"]] == ["reference", "plain", "fast"]
+    wall = {x["path"]: x["process_wall_s"] for x in r["runs"]}
+    assert r["ratios"]["32px"] == {"vs_d2l": pytest.approx(wall["reference"] / wall["fast"]),
+                                   "vs_fp32": pytest.approx(wall["plain"] / wall["fast"])}
+    plain, fast_run = r["runs"][1], r["runs"][2]
+    assert plain["precision"] == "fp32" and fast_run["precision"] == precision_for(CPU)
+    assert json.loads((tmp_path / "cpu.json").read_text())["ratios"].keys() == {"32px"}
+
+
+def test_the_recorded_cpu_yardstick_ran_the_whole_recipe():
+    r = json.loads(bench.CPU_BENCHMARK.read_text())
+    assert r["limit"] is None and r["epochs"] >= 2 and set(r["ratios"]) == {"32px", "96px"}
+    for size in (32, 96):
+        ran = [x for x in r["runs"] if x["resize"] == size]
+        assert [x["path"] for x in ran] == ["reference", "plain", "fast"]
+        assert all(x["epochs_run"] == r["epochs"] and len(x["test_acc_per_epoch"]) == r["epochs"] for x in ran)
+        wall = {x["path"]: x["process_wall_s"] for x in ran}
+        assert r["ratios"][f"{size}px"]["vs_d2l"] == pytest.approx(wall["reference"] / wall["fast"])
+        assert r["ratios"][f"{size}px"]["vs_fp32"] == pytest.approx(wall["plain"] / wall["fast"])

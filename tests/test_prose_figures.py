@@ -54,7 +54,7 @@ def _figures_05() -> list[str]:
         f"VGG-16 的前 {at_chance(depth['vgg16'])} 个、VGG-19 的前 {at_chance(depth['vgg19'])} 个",
         "、".join(f"{_median(depth[a]):.2f}" for a in ("vgg13", "vgg16", "vgg19")),
         f"{_median(depth['vgg11']):.2f} 对 {_median(depth['vgg13']):.2f} 秒",
-        f"训练损失（{improved.final['loss']:.2f}）反而高于本章配方（{chapter.final['loss']:.2f}）",
+        f"训练损失（{improved.final['loss']:.2f}）反而高于本章训练方案（{chapter.final['loss']:.2f}）",
         f"从 {chapter.test_acc:.3f} 提高到 {improved.test_acc:.3f}",
         # exercise 2: full-width and narrow VGG-11 against AlexNet, from the code (layer outputs at batch 128)
         f"AlexNet 的 {full['GFLOPs'] / alex['GFLOPs']:.1f} 倍（{full['GFLOPs']:.3f} 对 {alex['GFLOPs']:.3f} GFLOPs）",

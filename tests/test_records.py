@@ -24,7 +24,9 @@ def test_records_are_finished_runs_on_the_right_machine(profile, cfg):
     if profile == "full":
         assert h.device.startswith("NVIDIA") and h.peak_memory_bytes > 0 and h.precision == "bf16"
     else:
-        assert h.device.startswith("cpu") and h.peak_memory_bytes is None and h.precision == "fp32"
+        # made on a CPU with bf16 instructions: auto chose bf16, unless the run asked for fp32
+        assert h.device.startswith("cpu") and h.peak_memory_bytes is None
+        assert h.precision == ("bf16" if h.config.precision == "auto" else h.config.precision)
 
 
 def test_the_notebooks_runs_are_all_recorded():
@@ -64,7 +66,7 @@ def test_the_chapters_cpu_record_keeps_its_weights_and_predictions(fmnist):
     assert sum(p == y for p, y in zip(h.predictions, labels)) / 10_000 == pytest.approx(h.test_acc)
     features = runs.load_weights(CHAPTER, "cpu", "features")
     assert len(features) == 5 and not features.training
-    assert (RESULTS / "cpu" / "vgg11-32px-e6.features.safetensors").stat().st_size < 3_000_000  # ships
+    assert (RESULTS / "cpu" / "vgg11-32px-e6-fp32.features.safetensors").stat().st_size < 3_000_000  # ships
 
 
 def test_weights_round_trip_through_the_cache(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import torch
 
 from vggbook import loader, runs
 from vggbook.runs import ALEXNET, CHAPTER, DEPTH_BN, Config, History
-from vggbook.train import fit
+from vggbook.train import fit, precision_for
 
 
 @pytest.fixture(scope="module")
@@ -24,24 +24,27 @@ def test_training_lowers_the_loss(learned):
     losses = [e["loss"] for e in learned.epochs]
     assert len(losses) == 3 and losses[-1] < losses[0] - 0.2
     assert learned.test_acc > 0.5  # 10 classes: chance is 0.1
-    assert learned.profile == "full" and learned.precision == "fp32" and learned.device.startswith("cpu")
+    assert learned.profile == "full" and learned.device.startswith("cpu")
+    assert learned.precision == precision_for(torch.device("cpu"))  # bf16 where the CPU has it
 
 
 def test_history_round_trips_through_json(learned, tmp_path):
     assert History.load(learned.save(tmp_path / "h.json")) == learned
 
 
-def test_profiles_shrink_a_run_but_never_below_what_the_network_needs():
+def test_profiles_shrink_a_run_but_never_below_what_the_network_needs(monkeypatch):
     assert runs.sized(CHAPTER, "full") == CHAPTER
     cpu = runs.sized(CHAPTER, "cpu")
-    assert (cpu.resize, cpu.epochs, cpu.train_limit) == (32, 6, None)
+    assert (cpu.resize, cpu.epochs, cpu.train_limit) == (96, 6, None)
     smoke = runs.sized(CHAPTER, "smoke")
     assert (smoke.resize, smoke.epochs, smoke.train_limit, smoke.test_limit) == (96, 1, 256, 256)
-    assert runs.sized(ALEXNET, "cpu").resize == 65  # AlexNet's stride-4 conv and 3 pools need 65 px
-    runs.make_model(runs.sized(ALEXNET, "cpu"))      # ... and builds there
     # what the reader chose is trained as chosen; the profile shrinks only what was left at the chapter's
     assert runs.sized(Config(resize=64), "cpu") == Config(resize=64, epochs=6)
-    assert runs.sized(Config(epochs=2, train_limit=512), "cpu") == Config(resize=32, epochs=2, train_limit=512)
+    assert runs.sized(Config(epochs=2, train_limit=512), "cpu") == Config(resize=96, epochs=2, train_limit=512)
+    # a profile of 32 px images: VGG takes them, AlexNet gets the 65 px its stride-4 conv and 3 pools need
+    monkeypatch.setitem(runs.PROFILES, "cpu", {"epochs": 6, "resize": 32})
+    assert runs.sized(CHAPTER, "cpu").resize == 32 and runs.sized(ALEXNET, "cpu").resize == 65
+    runs.make_model(runs.sized(ALEXNET, "cpu"))      # ... and builds there
     # ...except smoke, which is for CI: it shrinks everything
     assert runs.sized(Config(resize=160, epochs=3), "smoke") == runs.sized(CHAPTER, "smoke")
 
@@ -49,7 +52,8 @@ def test_profiles_shrink_a_run_but_never_below_what_the_network_needs():
 def test_record_names_say_what_differs_from_the_chapter():
     assert CHAPTER.name() == "vgg11"
     assert DEPTH_BN.name() == "vgg16-bn-96px"
-    assert runs.sized(CHAPTER, "cpu").name() == "vgg11-32px-e6"
+    assert runs.sized(CHAPTER, "cpu").name() == "vgg11-96px-e6"
+    assert runs.sized(runs.CPU_FP32, "cpu").name() == "vgg11-96px-e6-fp32"
     assert Config(arch="alexnet", lr=0.01).name() == "alexnet-lr0.01"
     assert Config(arch="vgg16", init="he", resize=32).name() == "vgg16-he-32px"
     names = [runs.sized(c, p).name() for p, cs in runs.RECORDED.items() for c in cs]
@@ -135,7 +139,7 @@ def test_summary_tells_smoke_stuck_and_finished_runs_apart():
     stuck = [{"epoch": i, "loss": 2.3, "train_acc": 0.1, "test_acc": 0.1, "seconds": 1.0} for i in (1, 2, 3)]
     def h(profile):
         return History(Config(epochs=3), profile, "cpu", "2026-01-01", "x", epochs=[dict(e) for e in stuck])
-    assert "smoke 档位" in h("smoke").summary() and "随机猜测" not in h("smoke").summary()
+    assert "smoke 配置" in h("smoke").summary() and "随机猜测" not in h("smoke").summary()
     assert "3 个迭代周期后仍停在随机猜测的水平" in h("cpu").summary()
     learning = h("cpu")
     learning.epochs[2].update(test_acc=0.6, loss=1.0)

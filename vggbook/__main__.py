@@ -121,7 +121,7 @@ def _record(a) -> int:
     if not todo:
         print(f"every {profile}-profile run of the book is recorded; name one to record it again")
     for cfg in todo:
-        with_model = cfg == runs.CHAPTER and profile == "cpu"   # 06 looks inside this one
+        with_model = cfg == runs.INSIDE and profile == "cpu"   # 06 looks inside this one
         h, net = runs.train(cfg, profile=profile, device="cpu" if a.cpu else "cuda", progress=False,
                             predict=with_model)
         print(h.summary(), flush=True)

@@ -74,7 +74,7 @@ class Config:
 
     def name(self) -> str:
         """A file name that says what differs from the chapter's run: 'vgg11' is the chapter's,
-        'vgg16-bn-96px' VGG-16 with batch norm at 96 px, 'vgg11-32px-e6' the chapter's on a CPU."""
+        'vgg16-bn-96px' VGG-16 with batch norm at 96 px, 'vgg11-96px-e6' the chapter's as the cpu profile sizes it."""
         parts = [self.arch]
         if self.ratio != 4 and self.arch != "alexnet":
             parts.append(f"r{self.ratio}")
@@ -110,6 +110,8 @@ IMPROVED = Config(batch_norm=True, momentum=0.9, weight_decay=5e-4, schedule="on
 # (what a CPU without bf16 instructions does).
 CPU_LONGER = Config(resize=32, epochs=16)       # smaller images, more epochs
 CPU_FP32 = Config(precision="fp32")             # sized by the cpu profile like CHAPTER
+# 06 looks inside this 2-core CPU run of the chapter's model: 32 px, 6 epochs, fp32 (weights and predictions kept).
+INSIDE = Config(resize=32, epochs=6, precision="fp32")
 # Exercise 4's plateau and its remedy as a 2-core CPU can run them: VGG-16 at 32 px, without and with BN.
 CPU_VGG16 = Config(arch="vgg16", resize=32)
 CPU_VGG16_BN = Config(arch="vgg16", resize=32, batch_norm=True)
@@ -120,7 +122,7 @@ LAB_BN = replace(LAB_XAVIER, batch_norm=True)
 # What the book records: on a GPU (full profile) and on a 2-core CPU (cpu profile: 6 epochs).
 RECORDED = {"full": tuple(dict.fromkeys((CHAPTER, ALEXNET, RES_96, *SWEEP, *DEPTH, IMPROVED,
                                          ALEXNET_D2L, DEPTH_BN))),
-            "cpu": (CHAPTER, CPU_LONGER, CPU_FP32, CPU_VGG16, CPU_VGG16_BN, LAB_XAVIER, LAB_HE, LAB_BN)}
+            "cpu": (CHAPTER, CPU_LONGER, CPU_FP32, INSIDE, CPU_VGG16, CPU_VGG16_BN, LAB_XAVIER, LAB_HE, LAB_BN)}
 
 # How much of a run a machine does: caps on what the configuration asks for.
 PROFILES = {
@@ -233,7 +235,7 @@ class History:
         line = (f"{n} 个迭代周期共 {self.seconds:.1f} 秒：训练损失 {f['loss']:.3f}，"
                 f"训练精度 {f['train_acc']:.3f}，测试精度 {f['test_acc']:.3f}")
         if self.profile == "smoke":
-            line += "。（smoke 档位只检验代码能运行，这些数字没有意义。）"
+            line += "。（smoke 配置只检验代码能运行，这些数字没有意义。）"
         elif self.interrupted:
             line += f"。（在 {self.config.epochs} 个迭代周期中的第 {n} 个之后中断。）"
         elif at_chance(self) == n:
@@ -311,7 +313,7 @@ class _Estimate:
             return
         seconds = (time.perf_counter() - self.t0) / self.measure * self.batches
         if seconds > 60:
-            self.bar.write(f"训练 {self.what()}：按前几个批次的速度估计，在这台机器上约需 {seconds / 60:.0f} 分钟。"
+            self.bar.write(f"训练 {self.what()}：按前几个小批量的速度估计，在这台机器上约需 {seconds / 60:.0f} 分钟。"
                            f"随时可以按 Ctrl-C（Jupyter 中是“中断内核”）停止，已完成的迭代周期会保留。")
 
 

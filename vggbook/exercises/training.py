@@ -162,7 +162,7 @@ def _hint_initial_loss(answer, expected) -> str:
     return _off(n, expected, "没训练过的网络大致给每个类相同的概率 1/10；交叉熵是 -ln(正确类的概率)。")
 
 
-register("04-initial-loss", "训练开始前，网络在一个批次上的交叉熵损失约为多少？", _initial_loss,
+register("04-initial-loss", "训练开始前，网络在一个小批量上的交叉熵损失约为多少？", _initial_loss,
          _hint_initial_loss)
 
 
