@@ -40,7 +40,7 @@ notebooks: setup
 bench: setup
 	$(PY) bench/bench.py --out bench/benchmark.json
 
-# The CPU yardstick (d2l's recipe, the plain fp32 loop, the fast path; about 45 minutes on 2 cores) and
+# The CPU yardstick (d2l's recipe, the plain fp32 loop, the fast path; about 30 minutes on 2 cores) and
 # the fast path's pieces one at a time (a few minutes): what the 性能 page quotes for a CPU.
 bench-cpu: setup
 	$(PY) bench/bench.py --cpu-yardstick

@@ -36,7 +36,7 @@ def test_the_notebooks_runs_are_all_recorded():
 
 def test_no_stray_records():
     wanted = {f"{p}/{runs.sized(c, p).name()}.json" for p, c in CASES}
-    present = {str(p.relative_to(RESULTS)) for p in RESULTS.glob("*/*.json")}
+    present = {str(p.relative_to(RESULTS)) for p in RESULTS.glob("*/*.json")} - {"cpu/benchmark.json"}
     assert present <= wanted
 
 
@@ -59,12 +59,12 @@ def test_a_broken_record_names_the_file_and_the_fix(tmp_path):
             runs.History.load(path)
 
 
-def test_the_chapters_cpu_record_keeps_its_weights_and_predictions(fmnist):
+def test_the_cpu_record_06_looks_inside_keeps_its_weights_and_predictions(fmnist):
     """The weights 06 shows belong to the recorded run: their predictions reproduce the record's."""
-    h = runs.recorded(CHAPTER, "cpu")
+    h = runs.recorded(runs.INSIDE, "cpu")
     labels = fmnist.test_labels.tolist()
     assert sum(p == y for p, y in zip(h.predictions, labels)) / 10_000 == pytest.approx(h.test_acc)
-    features = runs.load_weights(CHAPTER, "cpu", "features")
+    features = runs.load_weights(runs.INSIDE, "cpu", "features")
     assert len(features) == 5 and not features.training
     assert (RESULTS / "cpu" / "vgg11-32px-e6-fp32.features.safetensors").stat().st_size < 3_000_000  # ships
 
@@ -87,3 +87,37 @@ def test_performance_page_quotes_the_recorded_benchmark():
                    f"{b['speedup_wall']:.1f} 倍", f"{b['fast']['test_acc']:.4f}", b["date"][:10],
                    b["device"], b["torch_version"]):
         assert number in page, f"book/performance.md does not show {number} from bench/benchmark.json"
+
+
+def test_performance_page_quotes_the_recorded_cpu_yardstick():
+    b = json.loads((RESULTS / "cpu" / "benchmark.json").read_text())
+    page = (ROOT / "book" / "performance.md").read_text()
+    numbers = [b["date"][:10], b["torch_version"]]
+    for size in (32, 96):
+        ran = {r["path"]: r for r in b["runs"] if r["resize"] == size}
+        numbers += [f"{ran[p]['process_wall_s']:.1f}" for p in ("reference", "plain", "fast")]
+        numbers += [f"{ran[p]['test_acc']:.4f}" for p in ("reference", "plain", "fast")]
+        numbers += [f"{b['ratios'][f'{size}px']['vs_d2l']:.2f} 倍", f"{b['ratios'][f'{size}px']['vs_fp32']:.2f} 倍"]
+    missing = [n for n in numbers if n not in page]
+    assert not missing, f"book/performance.md does not show {missing} from vggbook/results/cpu/benchmark.json"
+
+
+def test_performance_page_quotes_the_cpu_steps_and_the_cpu_records():
+    """The CPU half of the 性能 page: bench/cpu_steps.json (step times, fp32 vs bf16 step by step) and
+    the cpu profile's three records (bf16, fp32, and 32 px for 16 epochs)."""
+    page = (ROOT / "book" / "performance.md").read_text()
+    steps = json.loads((ROOT / "bench" / "cpu_steps.json").read_text())
+    at = {(r["resize"], r["variant"]): r["step_ms"] for r in steps["rows"]}
+    numbers = [f"{at[(s, v)]:.1f}" for s in (32, 96) for v in ("fp32", "fp32+keep-freed", "bf16", "fast", "fast+compile")]
+    numbers += [f"{at[(224, 'fp32')]:.0f} 对 {at[(224, 'fast')]:.0f} ms",
+                f"{at[(32, 'fp32')] / at[(32, 'fast')]:.1f} 倍（32 像素）", f"{at[(96, 'fp32')] / at[(96, 'fast')]:.1f} 倍（96 像素）"]
+    d = steps["drift"]
+    numbers += [f"第 {d['steps']} 步 {d['loss_fp32'][-1]:.4f} 对 {d['loss_bf16'][-1]:.4f}", f"{100 * d['weight_gap_relative']:.1f}%"]
+    bf, fp, longer = (runs.recorded(c, "cpu") for c in (CHAPTER, runs.CPU_FP32, runs.CPU_LONGER))
+    assert (bf.precision, fp.precision, longer.precision) == ("bf16", "fp32", "bf16")
+    assert abs(bf.test_acc - fp.test_acc) <= 0.01 and bf.seconds <= 600  # what the cpu profile promises
+    numbers += [f"测试精度为 {bf.test_acc:.4f}，用时 {bf.seconds:.1f} 秒", f"测试精度为 {fp.test_acc:.4f}，用时 {fp.seconds:.1f} 秒",
+                f"（{longer.seconds:.1f} 秒，测试精度 {longer.test_acc:.4f}）", f"只到 {longer.epochs[9]['test_acc']:.4f}"]
+    numbers += [" | ".join(f"{e['test_acc']:.4f}" for e in h.epochs) for h in (bf, fp)]
+    missing = [n for n in numbers if n not in page]
+    assert not missing, f"book/performance.md does not show {missing} from bench/cpu_steps.json and the CPU records"

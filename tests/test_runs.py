@@ -92,12 +92,12 @@ def test_ctrl_c_keeps_the_finished_epochs(fmnist):
 
 
 def test_a_cpu_run_of_alexnet_trains_at_the_size_it_needs(fmnist, monkeypatch):
-    """04 and 05 retrained on a CPU: AlexNet gets 65 px, not the 32 px that VGG gets."""
+    """04 and 05 retrained on a CPU with a 32 px profile: AlexNet gets 65 px, not the 32 px VGG gets."""
     from vggbook import data
     small = data.FashionMNIST(fmnist.train_images[:128], fmnist.train_labels[:128],
                               fmnist.test_images[:64], fmnist.test_labels[:64], fmnist.folder)
     monkeypatch.setattr(runs, "load_fashion_mnist", lambda *a, **k: small)
-    monkeypatch.setitem(runs.PROFILES, "cpu", {**runs.PROFILES["cpu"], "epochs": 1})
+    monkeypatch.setitem(runs.PROFILES, "cpu", {"epochs": 1, "resize": 32})
     h, _ = runs.train(ALEXNET, profile="cpu", device="cpu", progress=False)
     assert h.config.resize == 65 and len(h.epochs) == 1 and h.label == "alexnet @65px, 1 ep [cpu]"
 

@@ -36,6 +36,7 @@ def test_the_check_catches_a_break():
 BANNED_TERMS = {
     "数据增强": "图像增广",
     "运行档位": "运行配置（profile）",
+    "档位": "配置（如 `cpu` 配置）",
     "配方": "训练方案",
     "版本钉": "依赖版本约束",
     "账本": "逐层统计",

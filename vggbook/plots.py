@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D
 
 from .models import feature_size
 
-BOOK_STYLE = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11,
-              "ytick.labelsize": 11, "legend.fontsize": 11, "lines.linewidth": 2, "lines.markersize": 5,
+BOOK_STYLE = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 12,
+              "ytick.labelsize": 12, "legend.fontsize": 12, "lines.linewidth": 2, "lines.markersize": 5,
               "figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3}
 
 
@@ -107,7 +107,7 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
         nonlocal x
         ax.add_patch(plt.Rectangle((x, -height / 2), width, height, facecolor=color, edgecolor="k", lw=0.6))
         if text:
-            ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=9, rotation=90)
+            ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=12, rotation=90)
         x += width + gap
 
     box(0.08, side * scale_h, "#dddddd", f"input {in_channels}×{side}×{side}")
@@ -119,7 +119,7 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
         side //= 2
         box(0.06, side * scale_h, "#999999")
         ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}²", ha="center",
-                va="top", fontsize=10)  # short enough not to run into the next block's label
+                va="top", fontsize=12)  # short enough not to run into the next block's label
         x = max(x + gap, start + 1.35)  # room for the label below, also for narrow blocks
     for width in fc:
         box(0.12, min(0.9, 0.2 + width / 4096 * 0.7), "#dd8452", f"FC-{width}")
@@ -127,10 +127,10 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
     ax.set_ylim(-1.3, 1.3)  # room below for the block labels and the legend, above for the layer names
     ax.set_aspect("auto")
     ax.axis("off")
-    ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels", fontsize=12)
+    ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels")
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(facecolor=c, edgecolor="k", lw=0.6, label=t) for c, t in
                        (("#4c72b0", "conv + ReLU"), ("#999999", "max-pool 2×2/2"),
                         ("#dd8452", "fully connected"))],
-              loc="lower center", fontsize=10, frameon=False, ncol=3, bbox_to_anchor=(0.5, 0.0))
+              loc="lower center", fontsize=12, frameon=False, ncol=3, bbox_to_anchor=(0.5, 0.0))
     return ax

@@ -195,7 +195,8 @@ class Autocast(nn.Module):
         self.net, self.dtype, self.scaler, self.device_type = net, dtype, scaler, device_type
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        X = X.contiguous(memory_format=torch.channels_last)  # the weights' layout (see `fast`)
+        if X.dim() == 4:  # a batch of images: the weights' layout (see `fast`)
+            X = X.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device_type, dtype=self.dtype):
             out = self.net(X).float()
         if self.scaler is None or not torch.is_grad_enabled():
