@@ -96,19 +96,19 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
     """
     feature_size(conv_arch, input_size)  # raises a clear ValueError if the pools cannot fit
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 3.6), constrained_layout=True)
+        _, ax = plt.subplots(figsize=(6.7, 4.6), constrained_layout=True)
     x, side = 0.0, input_size
     max_c = max(ref_channels, max(c for _, c in conv_arch))
     scale_w = 1.2 / max_c ** 0.5          # width ~ sqrt(channels), so 16 and 512 both stay visible
     scale_h = 1.0 / input_size
-    gap = 0.15
+    gap, label_step = 0.15, 0.5  # a labelled box takes at least label_step: its rotated label fits
 
     def box(width, height, color, text=None):
         nonlocal x
         ax.add_patch(plt.Rectangle((x, -height / 2), width, height, facecolor=color, edgecolor="k", lw=0.6))
         if text:
             ax.text(x + width / 2, height / 2 + 0.03, text, ha="center", va="bottom", fontsize=12, rotation=90)
-        x += width + gap
+        x += max(width + gap, label_step if text else 0)
 
     box(0.08, side * scale_h, "#dddddd", f"input {in_channels}×{side}×{side}")
     for i, (num_convs, channels) in enumerate(conv_arch, start=1):
@@ -120,11 +120,11 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
         box(0.06, side * scale_h, "#999999")
         ax.text((start + x - gap) / 2, -0.62, f"block {i}\n{channels}×{side}²", ha="center",
                 va="top", fontsize=12)  # short enough not to run into the next block's label
-        x = max(x + gap, start + 1.35)  # room for the label below, also for narrow blocks
+        x = max(x + gap, start + 2.0)  # room for the label below, also for narrow blocks
     for width in fc:
         box(0.12, min(0.9, 0.2 + width / 4096 * 0.7), "#dd8452", f"FC-{width}")
     ax.set_xlim(-0.1, x)
-    ax.set_ylim(-1.3, 1.3)  # room below for the block labels and the legend, above for the layer names
+    ax.set_ylim(-1.6, 2.9)  # room below for the block labels and the legend, above for the layer names
     ax.set_aspect("auto")
     ax.axis("off")
     ax.set_title(title or "VGG: box height ∝ feature-map side, box width ∝ √channels")
@@ -132,5 +132,6 @@ def plot_architecture(conv_arch: Sequence[tuple], input_size: int = 224, *, in_c
     ax.legend(handles=[Patch(facecolor=c, edgecolor="k", lw=0.6, label=t) for c, t in
                        (("#4c72b0", "conv + ReLU"), ("#999999", "max-pool 2×2/2"),
                         ("#dd8452", "fully connected"))],
-              loc="lower center", fontsize=12, frameon=False, ncol=3, bbox_to_anchor=(0.5, 0.0))
+              loc="lower center", fontsize=12, frameon=False, ncol=3, bbox_to_anchor=(0.5, -0.04),
+              handlelength=1.2, columnspacing=1.0)
     return ax
