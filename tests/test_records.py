@@ -85,7 +85,8 @@ def test_performance_page_quotes_the_recorded_benchmark():
     for number in (f"{b['reference_wall_s_for_epochs']:.1f}", f"{b['fast']['wall_s']:.1f}",
                    f"{b['reference']['steady_epoch_s']:.2f}", f"{b['fast']['steady_epoch_s']:.2f}",
                    f"{b['speedup_wall']:.1f} 倍", f"{b['fast']['test_acc']:.4f}", b["date"][:10],
-                   b["device"], b["torch_version"]):
+                   b["device"], b["torch_version"],
+                   f"记录（{runs.recorded(CHAPTER).seconds:.1f} 秒，测试精度 {runs.recorded(CHAPTER).test_acc:.4f}）"):
         assert number in page, f"book/performance.md does not show {number} from bench/benchmark.json"
 
 
