@@ -36,7 +36,7 @@ def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
         histories = [histories]
     labels = labels or [h.label for h in histories]
     if axes is None:
-        _, axes = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True, constrained_layout=True)
+        _, axes = plt.subplots(2, 1, figsize=(5.0, 5.8), sharex=True, constrained_layout=True)
     for h, label in zip(histories, labels):
         ep = [e["epoch"] for e in h.epochs]
         line, = axes[0].plot(ep, [e["loss"] for e in h.epochs], marker="o", label=label)
