@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.lines import Line2D
 
 from .models import feature_size
 
@@ -44,9 +43,7 @@ def plot_history(histories, labels: Sequence[str] | None = None, *, axes=None):
         axes[1].plot(ep, [e["test_acc"] for e in h.epochs], marker="o", color=line.get_color(), label=label)
     axes[0].set(ylabel="train loss", title="loss (cross-entropy)")
     axes[1].set(xlabel="epoch", ylabel="accuracy", title="accuracy: test (solid), train (dashed)")
-    axes[0].legend()
-    axes[1].legend(handles=[Line2D([], [], color="gray", marker="o", label="test"),
-                            Line2D([], [], color="gray", ls="--", label="train")], loc="lower right")
+    axes[0].legend()  # the runs; the accuracy panel's title says which line is which
     for ax in axes:
         ax.grid(alpha=0.3)
     return axes
