@@ -20,3 +20,51 @@ def assert_wrong_with_hint(capsys, key, answer, phrase):
         assert f"{expected:.2f}" not in out
     elif isinstance(expected, tuple):
         assert str(expected) not in out
+
+
+def notebook_cells(path):
+    """(source, printed outputs) of every cell of the notebook at `path`."""
+    import json
+    from pathlib import Path
+    for c in json.loads(Path(path).read_text(encoding="utf-8"))["cells"]:
+        outputs = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                          for o in c.get("outputs", []))
+        yield "".join(c["source"]), outputs
+
+
+def assert_asked_before_answered(path, giveaways):
+    """Every `check("key", ...)` of the notebook is asked before any of the strings in giveaways[key]
+    (the answer written out) appears, and the answer does appear after it."""
+    import re
+    cells = list(notebook_cells(path))
+    asked = {}
+    for i, (source, _) in enumerate(cells):
+        for key in re.findall(r'^check\("([^"]+)",', source, re.M):
+            asked[key] = i
+    assert sorted(asked) == sorted(giveaways), asked
+    for key, i in asked.items():
+        before = "\n".join(s + o for s, o in cells[:i])
+        shown = [g for g in giveaways[key] if g in before]
+        assert not shown, f"{key}: the notebook shows {shown} before it asks"
+        after = "\n".join(s + o for s, o in cells[i + 1:])
+        assert any(g in after for g in giveaways[key]), f"{key}: the notebook never shows the answer"
+
+
+def assert_task_between_the_code_and_the_self_check(path, task_call, task_def, chapter_def):
+    """The writing task (`task_call`, right after the learner's `task_def` stub) comes after the
+    chapter's `chapter_def` and before the self-check quiz."""
+    cells = [s for s, _ in notebook_cells(path)]
+    task = next(i for i, s in enumerate(cells) if s.startswith(task_call))
+    assert cells[task - 1].startswith(task_def) and "..." in cells[task - 1]
+    assert task > next(i for i, s in enumerate(cells) if s.startswith(chapter_def))
+    assert task < next(i for i, s in enumerate(cells) if s.startswith("## 自测题"))
+
+
+def assert_check_leaves_the_random_numbers_alone(key):
+    """The notebook's later cells draw the same random numbers whether or not the reader answered."""
+    import torch
+    for answer in (reference(key), 0):
+        torch.manual_seed(7)
+        before = torch.get_rng_state()
+        check(key, answer)
+        assert torch.equal(torch.get_rng_state(), before)

@@ -14,6 +14,9 @@ from vggbook.exercises import PLACEHOLDER, check, check_vgg, reference
 from vggbook.exercises import network as ex
 from vggbook.models import VGG11_ARCH, count_parameters, feature_size, narrow, vgg, vgg_block
 
+from exercise_helpers import (assert_asked_before_answered, assert_check_leaves_the_random_numbers_alone,
+                              assert_task_between_the_code_and_the_self_check)
+
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_vgg_network.ipynb"
 KEYS = ["vgg11-last-side-224", "vgg11-first-linear-share", "vgg11-last-side-96", "narrow-vgg11-96px-first-linear"]
 
@@ -296,42 +299,14 @@ GIVEAWAYS = {
 }
 
 
-def _cells():
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    for c in cells:
-        outputs = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
-                          for o in c.get("outputs", []))
-        yield "".join(c["source"]), outputs
-
-
 def test_every_item_is_asked_before_the_notebook_shows_its_answer():
-    cells = list(_cells())
-    asked = {}
-    for i, (source, _) in enumerate(cells):
-        for key in re.findall(r'^check\("([^"]+)",', source, re.M):
-            asked[key] = i
-    assert sorted(asked) == sorted(GIVEAWAYS), asked
-    for key, i in asked.items():
-        before = "\n".join(s + o for s, o in cells[:i])
-        shown = [g for g in GIVEAWAYS[key] if g in before]
-        assert not shown, f"{key}: the notebook shows {shown} before it asks"
-        after = "\n".join(s + o for s, o in cells[i + 1:])
-        assert any(g in after for g in GIVEAWAYS[key]), f"{key}: the notebook never shows the answer"
+    assert_asked_before_answered(NOTEBOOK, GIVEAWAYS)
 
 
 def test_the_task_comes_after_the_chapters_code_and_before_the_self_check():
-    cells = [s for s, _ in _cells()]
-    task = next(i for i, s in enumerate(cells) if s.startswith("check_vgg(my_vgg)"))
-    assert cells[task - 1].startswith("def my_vgg(") and "..." in cells[task - 1]
-    assert task > next(i for i, s in enumerate(cells) if s.startswith("def vgg("))
-    assert task < next(i for i, s in enumerate(cells) if s.startswith("## 自测题"))
+    assert_task_between_the_code_and_the_self_check(NOTEBOOK, "check_vgg(my_vgg)", "def my_vgg(", "def vgg(")
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_checking_an_answer_leaves_the_random_numbers_alone(capsys, key):
-    """The notebook's later cells draw the same random numbers whether or not the reader answered."""
-    for answer in (reference(key), 0):
-        torch.manual_seed(7)
-        before = torch.get_rng_state()
-        check(key, answer)
-        assert torch.equal(torch.get_rng_state(), before)
+def test_checking_an_answer_leaves_the_random_numbers_alone(key):
+    assert_check_leaves_the_random_numbers_alone(key)
