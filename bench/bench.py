@@ -55,7 +55,7 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "ma
 @dataclass(frozen=True)
 class Switches:
     """How the fast path uses the device. The defaults are the fast path; each ablation changes one."""
-    precision: str = "auto"          # auto (bf16 or fp16 by the GPU, fp32 on a CPU), bf16, fp16 or fp32
+    precision: str = "auto"          # auto (as vggbook.train.precision_for picks it), bf16, fp16 or fp32
     channels_last: bool = True       # NHWC weights and images on a GPU (what vggbook.train.fast does)
     cudnn_benchmark: bool = True     # cuDNN times its algorithms for each new shape and keeps the best
     sync_every_batch: bool = False   # the host waits for the GPU before every batch, as after d2l's .item()

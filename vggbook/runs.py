@@ -106,7 +106,7 @@ DEPTH = tuple(Config(arch=a, resize=96) for a in ("vgg11", "vgg13", "vgg16", "vg
 DEPTH_BN = Config(arch="vgg16", resize=96, batch_norm=True)   # exercise 4's remedy for the plateau
 IMPROVED = Config(batch_norm=True, momentum=0.9, weight_decay=5e-4, schedule="onecycle", lr=0.1,
                   augment=True, label_smoothing=0.1)          # a better recipe, same 10 epochs
-# The cpu profile's two other ways to spend the same ~8 minutes of a 2-core CPU, and its run in fp32
+# The cpu profile's other way to spend the same ~7 minutes of a 2-core CPU, and the profile's run in fp32
 # (what a CPU without bf16 instructions does).
 CPU_LONGER = Config(resize=32, epochs=16)       # smaller images, more epochs
 CPU_FP32 = Config(precision="fp32")             # sized by the cpu profile like CHAPTER
