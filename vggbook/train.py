@@ -136,8 +136,8 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 in hardware (AVX512_BF16 or AMX), as PyTorch reports it.
 
-    Elsewhere (AVX2 laptops, many cloud Xeons, Apple and other ARM CPUs in this PyTorch) bf16 is
-    emulated and slower than fp32.
+    On other x86 CPUs (AVX2 laptops, many cloud Xeons) bf16 is emulated and slower than fp32; on ARM
+    CPUs (Apple's included) the book has not measured it, and they run fp32 too.
     """
     return bool(torch.backends.mkldnn.is_available()
                 and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
