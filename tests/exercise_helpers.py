@@ -68,3 +68,36 @@ def assert_check_leaves_the_random_numbers_alone(key):
         before = torch.get_rng_state()
         check(key, answer)
         assert torch.equal(torch.get_rng_state(), before)
+
+
+def notebook_markdown(path) -> str:
+    """All markdown cells of the notebook at `path`, joined."""
+    import json
+    from pathlib import Path
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def assert_self_check_is_folded(path):
+    """The self-check questions are unnumbered exercises (:nonumber:, so that sphinx-exercise's book-wide
+    numbers still give 05_exercises the d2l exercise numbers its headings use), each with a dropdown
+    solution, and they come after the summary."""
+    import re
+    text = notebook_markdown(path)
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)\n:nonumber:\n", text)
+    assert 2 <= len(labels) <= 3 and len(labels) == text.count("```{exercise}")
+    for label in labels:
+        assert re.search(rf"```{{solution}} {label}\n:class: dropdown\n", text), label
+    assert text.rindex("## 自测题") > text.rindex("## 小结")
+
+
+def solution_after(path, cell_source_start: str) -> str:
+    """The ```python block of the folded solution right after the code cell that starts so."""
+    import json
+    import re
+    from pathlib import Path
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    i = next(k for k, c in enumerate(cells) if "".join(c["source"]).startswith(cell_source_start))
+    solution = "".join(cells[i + 1]["source"])
+    assert solution.startswith("<details>")
+    return re.search(r"```python\n(.*?)```", solution, re.S)[1]

@@ -1,8 +1,6 @@
 """The exercises of notebook 01_vgg_block (vggbook.exercises.block): the right answers, the hints for
 wrong ones (which never give the answer away), check_vgg_block on right and wrong code, the self-check
 answers' figures, and the notebook asking before it shows."""
-import json
-import re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from vggbook.exercises import PLACEHOLDER, check, check_vgg_block, reference
 from vggbook.exercises import block as ex
 
 from exercise_helpers import (assert_asked_before_answered, assert_check_leaves_the_random_numbers_alone,
+                              assert_self_check_is_folded, notebook_markdown,
                               assert_task_between_the_code_and_the_self_check)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_vgg_block.ipynb"
@@ -233,8 +232,7 @@ def test_several_argument_triples_with_different_wiring():
 # ---------------------------------------------------------------- the self-check answers
 
 def _markdown() -> str:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return notebook_markdown(NOTEBOOK)
 
 
 def test_self_check_padding():
@@ -270,14 +268,7 @@ def test_self_check_formula():
 
 
 def test_self_check_questions_are_exercises_with_folded_solutions():
-    """Unnumbered (:nonumber:), so that sphinx-exercise's book-wide numbers still give 05_exercises the
-    d2l exercise numbers its headings use (练习 1 to 4)."""
-    text = _markdown()
-    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)\n:nonumber:\n", text)
-    assert 2 <= len(labels) <= 3 and len(labels) == text.count("```{exercise}")
-    for label in labels:
-        assert re.search(rf"```{{solution}} {label}\n:class: dropdown\n", text), label
-    assert text.rindex("## 自测题") > text.rindex("## 小结")
+    assert_self_check_is_folded(NOTEBOOK)
 
 
 # ---------------------------------------------------------------- the notebook asks before it shows

@@ -1,7 +1,6 @@
 """The exercises of notebook 02_vgg_network (vggbook.exercises.network): the right answers, the hints
 for wrong ones (which never give the answer away), check_vgg on right and wrong code (a hard-coded 7x7
 is named at 96 px), the self-check answers' figures, and the notebook asking before it shows."""
-import json
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from vggbook.exercises import network as ex
 from vggbook.models import VGG11_ARCH, count_parameters, feature_size, narrow, vgg, vgg_block
 
 from exercise_helpers import (assert_asked_before_answered, assert_check_leaves_the_random_numbers_alone,
+                              assert_self_check_is_folded, notebook_markdown,
                               assert_task_between_the_code_and_the_self_check)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_vgg_network.ipynb"
@@ -228,8 +228,7 @@ def test_the_checker_leaves_the_readers_random_numbers_alone(capsys):
 # ---------------------------------------------------------------- the prose and the self-check answers
 
 def _markdown() -> str:
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return notebook_markdown(NOTEBOOK)
 
 
 def _convs(net):
@@ -279,14 +278,7 @@ def test_self_check_hard_coded_7x7():
 
 
 def test_self_check_questions_are_exercises_with_folded_solutions():
-    """Unnumbered (:nonumber:), so that sphinx-exercise's book-wide numbers still give 05_exercises the
-    d2l exercise numbers its headings use (练习 1 to 4)."""
-    text = _markdown()
-    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: (\S+)\n:nonumber:\n", text)
-    assert 2 <= len(labels) <= 3 and len(labels) == text.count("```{exercise}")
-    for label in labels:
-        assert re.search(rf"```{{solution}} {label}\n:class: dropdown\n", text), label
-    assert text.rindex("## 自测题") > text.rindex("## 小结")
+    assert_self_check_is_folded(NOTEBOOK)
 
 
 # ---------------------------------------------------------------- the notebook asks before it shows

@@ -1,8 +1,6 @@
 """The exercises of 03_shape_trace (vggbook.exercises.trace): the answers are the package's, right
 answers pass, typical wrong answers get the hint that names the mistake, placeholders only say "not
 answered", and `check_trace` names the first difference of a wrong `my_trace`."""
-import json
-import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from vggbook import anatomy, exercises
 from vggbook.exercises import PLACEHOLDER, check, check_trace, reference
 from vggbook.models import VGG11_ARCH, vgg
 
-from exercise_helpers import assert_wrong_with_hint, verdict
+from exercise_helpers import assert_wrong_with_hint, solution_after, verdict
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_shape_trace.ipynb"
 KEYS = ["03-trace-lines", "03-block3-shape", "03-last-map-96", "03-conv1-flops",
@@ -288,12 +286,7 @@ def test_check_trace_is_exported_with_its_reference():
 
 
 def _solution_after(cell_source_start: str) -> str:
-    """The ```python block of the folded solution right after the code cell that starts so."""
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    i = next(k for k, c in enumerate(cells) if "".join(c["source"]).startswith(cell_source_start))
-    solution = "".join(cells[i + 1]["source"])
-    assert solution.startswith("<details>")
-    return re.search(r"```python\n(.*?)```", solution, re.S)[1]
+    return solution_after(NOTEBOOK, cell_source_start)
 
 
 def test_the_notebooks_solution_passes(capsys):

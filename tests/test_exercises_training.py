@@ -4,9 +4,7 @@ answered", and `check_train_step` names the first difference of a wrong training
 is, statement for statement, the body of `fit`'s inner loop."""
 import ast
 import inspect
-import json
 import math
-import re
 import textwrap
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from vggbook.exercises import PLACEHOLDER, check, check_train_step, reference
 from vggbook.exercises.training import train_step
 from vggbook.models import VGG11_ARCH, count_parameters, narrow, vgg
 
-from exercise_helpers import assert_wrong_with_hint, verdict
+from exercise_helpers import assert_wrong_with_hint, solution_after, verdict
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04_training.ipynb"
 KEYS = ["04-narrow-params", "04-batches-per-epoch", "04-initial-loss", "04-chance-accuracy",
@@ -321,12 +319,7 @@ def test_the_reference_is_fits_inner_loop():
 
 
 def _solution_after(cell_source_start: str) -> str:
-    """The ```python block of the folded solution right after the code cell that starts so."""
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
-    i = next(k for k, c in enumerate(cells) if "".join(c["source"]).startswith(cell_source_start))
-    solution = "".join(cells[i + 1]["source"])
-    assert solution.startswith("<details>")
-    return re.search(r"```python\n(.*?)```", solution, re.S)[1]
+    return solution_after(NOTEBOOK, cell_source_start)
 
 
 def test_the_notebooks_solution_passes(capsys):
