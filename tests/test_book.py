@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", "05_exercises", "06_inside_vgg",
-             "07_vgg_wont_learn"]
+             "07_vgg_wont_learn", "08_claims_measured"]
 PAGES = ["book/intro", "book/summary", "book/performance", "book/glossary", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 

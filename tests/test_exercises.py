@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 from vggbook import exercises
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-CHAPTERS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", "05_exercises"]
+CHAPTERS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", "05_exercises", "08_claims_measured"]
 PREDICT = re.compile(r'^(\s*)check\("([^"]+)",\s*(\w+)\)', re.M)
 WRITE = re.compile(r"^(\s*)(check_\w+)\((\w+)\)", re.M)
 

@@ -129,3 +129,43 @@ def test_build_batch_norm_and_alexnet():
 def test_vgg_block_is_the_chapters_plain_definition():
     import inspect
     assert list(inspect.signature(vgg_block).parameters) == ["num_convs", "in_channels", "out_channels"]
+
+
+def test_the_shallow_net_of_section_4_1_swaps_each_pair_of_3x3_for_one_5x5():
+    b, shallow = models.table1_arch("B"), models.table1_arch("b-5x5")
+    assert [w for _, w in shallow] == [w for _, w in b] and all(k == (3, 3) for k, _ in b)
+    assert all(k == (5,) for k, _ in shallow)
+    net = models.build("B-5x5", ratio=4, input_size=32)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 5 and {m.kernel_size for m in convs} == {(5, 5)} and {m.padding for m in convs} == {(2, 2)}
+    # one 5x5 (25 c^2 weights) against two 3x3 (18 c^2): more parameters, half the depth
+    assert count_parameters(net) > count_parameters(models.build("B", ratio=4, input_size=32))
+    assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+
+
+def test_fewer_pools_keep_the_feature_map_larger():
+    net = models.build("vgg11", ratio=4, input_size=28, pools=3)
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net.modules()) == 3
+    assert net[:5](torch.zeros(1, 1, 28, 28)).shape == (1, 128, 3, 3)      # 28 -> 14 -> 7 -> 3, then kept
+    assert net[6].in_features == 128 * 3 * 3
+    assert models.feature_size(VGG11_ARCH, 28, pools=3) == 3
+    # the chapter's head at 96 px with 5 pools sees the same 3 x 3 x 128
+    assert count_parameters(net) == count_parameters(models.build("vgg11", ratio=4, input_size=96))
+    with pytest.raises(ValueError, match="between 0 and the 5 blocks"):
+        models.build("vgg11", input_size=28, pools=6)
+    with pytest.raises(ValueError, match=r"at least 32x32 px .* fewer pools"):
+        models.build("vgg11", input_size=28, pools=5)
+
+
+def test_the_gap_head_averages_each_channel_into_one_linear_layer():
+    net = models.build("vgg11", ratio=4, input_size=28, pools=3, head="gap")
+    head = list(net)[5:]
+    assert isinstance(head[0], torch.nn.AdaptiveAvgPool2d) and isinstance(head[-1], torch.nn.Linear)
+    assert head[-1].in_features == 128 and count_parameters(net) < 1_000_000
+    assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    # it takes any input size, the chapter's head only the one it was built for
+    assert net(torch.zeros(2, 1, 40, 40)).shape == (2, 10)
+    with pytest.raises(ValueError, match="unknown head 'nin'"):
+        models.build("vgg11", head="nin")
+    with pytest.raises(ValueError, match="VGG networks only"):
+        models.build("alexnet", head="gap")

@@ -1,17 +1,19 @@
-"""Figures quoted in the prose of 04 and 05 are the recorded runs' and the code's, to the digit shown.
+"""Figures quoted in the prose of 04, 05 and 08 are the recorded runs' and the code's, to the digit shown.
 
 If a record is re-made or the code changes, this fails until the sentence that quotes the figure is
 updated: a number in the text can not silently drift away from its source.
 """
 import json
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from vggbook import anatomy
-from vggbook.models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg
-from vggbook.runs import (ALEXNET, CHAPTER, CPU_FP32, CPU_LONGER, CPU_VGG16_BN, DEPTH, IMPROVED, LAB_BN, LAB_HE, LAB_XAVIER,
+from vggbook.models import VGG11_ARCH, alexnet, build, count_parameters, narrow, vgg
+from vggbook.runs import (ALEXNET, ARMS, CHAPTER, SEEDS, CPU_FP32, CPU_LONGER, CPU_VGG16_BN, DEPTH, IMPROVED, LAB_BN, LAB_HE, LAB_XAVIER,
                           RES_96, SWEEP, at_chance)
 from vggbook.runs import recorded as find_record
 
@@ -82,7 +84,93 @@ def _figures_05() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name,figures", [("04_training", _figures_04), ("05_exercises", _figures_05)])
+def _arm(name: str) -> list:
+    """The 3 seeds' records of one of 08's networks."""
+    return [find_record(replace(ARMS[name], seed=seed), "cpu") for seed in SEEDS]
+
+
+def _acc(name: str) -> str:
+    """'mean（min 到 max）' of an arm's test accuracies, as 08 writes them."""
+    acc = [h.test_acc for h in _arm(name)]
+    return f"{statistics.mean(acc):.4f}（{min(acc):.4f} 到 {max(acc):.4f}）"
+
+
+def _mean(name: str) -> float:
+    return statistics.mean(h.test_acc for h in _arm(name))
+
+
+def _epoch_s(name: str) -> str:
+    return f"{_seconds(name):.1f} 秒"
+
+
+def _cost(name: str) -> tuple[int, float]:
+    cfg = ARMS[name]
+    with torch.device("meta"):
+        net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, pools=cfg.pools, head=cfg.head)
+        return count_parameters(net), anatomy.forward_flops(net, (1, 1, cfg.resize, cfg.resize)) / 1e9
+
+
+def _figures_08() -> list[str]:
+    means = [_mean(n) for n in ("A", "A-LRN", "B", "B-5x5", "C", "D")]
+    arms = [sum(h.seconds for h in _arm(n)) for n in ARMS]
+    total = sum(arms)
+    return [
+        f"全部 {len(ARMS) * len(SEEDS)} 次运行", f"共训练了约 {total / 60:.0f} 分钟",
+        f"3 次运行要 {min(arms) / 60:.0f} 到 {max(arms) / 60:.0f} 分钟",
+        # 1. the paper's design choices at 3 epochs
+        f"B-5x5 的测试精度均值是 {_acc('B-5x5')}，B 是 {_acc('B')}",
+        f"B-5x5 高 {_mean('B-5x5') - _mean('B'):.4f}",
+        f"（{_epoch_s('B-5x5')}对 {_epoch_s('B')}）",
+        f"（{_cost('B-5x5')[1]:.3f} 对 {_cost('B')[1]:.3f} GFLOPs）",
+        f"C 是 {_acc('C')}，D 是 {_acc('D')}",
+        f"A 是 {_acc('A')}，A-LRN 是 {_acc('A-LRN')}",
+        f"每个迭代周期从 {_epoch_s('A')}变成 {_epoch_s('A-LRN')}",
+        f"六个网络的均值都在 {min(means):.3f} 到 {max(means):.3f} 之间",
+        # ... and at 6 epochs
+        f"B 的均值是 {_acc('B-e6')}，B-5x5 是 {_acc('B-5x5-e6')}。B 高 {_mean('B-e6') - _mean('B-5x5-e6'):.4f}",
+        f"B 涨了 {_mean('B-e6') - _mean('B'):.4f}，B-5x5 涨了 {_mean('B-5x5-e6') - _mean('B-5x5'):.4f}",
+        f"B 的均值反超（{_mean('B-e6'):.4f} 对 {_mean('B-5x5-e6'):.4f}）",
+        # 2. no upsampling: fewer pools at 28 px against 32 and 96 px
+        f"放大到 96 像素的网络测试精度是 {_acc('96px')}，不放大、只留 3 个汇聚层的是 {_acc('28px-3pools')}",
+        f"高 {_mean('96px') - _mean('28px-3pools'):.4f}",
+        f"{_cost('96px')[1] / _cost('28px-3pools')[1]:.1f} 倍的计算量（{_cost('96px')[1]:.3f} 对 {_cost('28px-3pools')[1]:.3f} GFLOPs）",
+        f"{_seconds('96px') / _seconds('28px-3pools'):.1f} 倍的训练时间（每个迭代周期 {_epoch_s('96px')}对 {_epoch_s('28px-3pools')}）",
+        f"只留 2 个汇聚层的网络是 {_acc('28px-2pools')}，计算量 {_cost('28px-2pools')[1]:.3f} GFLOPs，每个迭代周期 {_epoch_s('28px-2pools')}",
+        f"高 {_mean('28px-2pools') - _mean('28px-3pools'):.4f}），但仍比 96 像素的低 {_mean('96px') - _mean('28px-2pools'):.4f}",
+        f"计算量是 96 像素的 {100 * _cost('28px-2pools')[1] / _cost('96px')[1]:.0f}%，训练时间是 {100 * _seconds('28px-2pools') / _seconds('96px'):.0f}%",
+        f"{_mean('A'):.4f} 对 {_mean('28px-3pools'):.4f}，范围重叠",
+        f"它的计算量是 {_cost_224():.3f} GFLOPs，约是 96 像素的 {_cost_224() / _cost('96px')[1]:.1f} 倍",
+        f"96 像素只比 224 像素低 {find_record(CHAPTER).test_acc - find_record(RES_96).test_acc:.3f}",
+        f"拿回这个差距的约 {100 * (_mean('28px-2pools') - _mean('28px-3pools')) / (_mean('96px') - _mean('28px-3pools')):.0f}%",
+        # 3. the GAP head
+        f"整个网络从 {_cost('28px-3pools')[0]:,} 个参数减到 {_cost('28px-3pools-gap')[0]:,} 个（约 1/{_cost('28px-3pools')[0] / _cost('28px-3pools-gap')[0]:.0f}）",
+        f"从 {8 * _cost('28px-3pools')[0] / 2**20:.1f} MiB 减到 {8 * _cost('28px-3pools-gap')[0] / 2**20:.1f} MiB",
+        f"计算量从 {_cost('28px-3pools')[1]:.3f} 降到 {_cost('28px-3pools-gap')[1]:.3f} GFLOPs",
+        f"约 {100 * (1 - _cost('28px-3pools-gap')[1] / _cost('28px-3pools')[1]):.0f}% 的计算量",
+        f"每个迭代周期从 {_epoch_s('28px-3pools')}降到 {_epoch_s('28px-3pools-gap')}（{_seconds('28px-3pools') / _seconds('28px-3pools-gap'):.1f} 倍）",
+        f"测试精度是 {_acc('28px-3pools-gap')}，比本章的头部的 {_acc('28px-3pools')}低 {_mean('28px-3pools') - _mean('28px-3pools-gap'):.4f}",
+        # the summary
+        f"（{_mean('B-5x5'):.4f} 对 {_mean('B'):.4f}）",
+        f"慢了约 {100 * (_seconds('A-LRN') / _seconds('A') - 1):.0f}%",
+        f"（{_mean('28px-3pools'):.4f} 对 {_mean('96px'):.4f}）",
+        f"参数减到约 1/{_cost('28px-3pools')[0] / _cost('28px-3pools-gap')[0]:.0f}，在 CPU 上每个迭代周期快 {_seconds('28px-3pools') / _seconds('28px-3pools-gap'):.1f} 倍，测试精度低 {_mean('28px-3pools') - _mean('28px-3pools-gap'):.4f}",
+        f"最多相差 {max(max(a) - min(a) for a in ([h.test_acc for h in _arm(n)] for n in ARMS)):.4f}",
+    ]
+
+
+def _seconds(name: str) -> float:
+    return statistics.median(e["seconds"] for h in _arm(name) for e in h.epochs)
+
+
+def _cost_224() -> float:
+    cfg = replace(ARMS["A"], resize=224)
+    with torch.device("meta"):
+        net = build(cfg.arch, ratio=cfg.ratio, input_size=224)
+        return anatomy.forward_flops(net, (1, 1, 224, 224)) / 1e9
+
+
+@pytest.mark.parametrize("name,figures", [("04_training", _figures_04), ("05_exercises", _figures_05),
+                                          ("08_claims_measured", _figures_08)])
 def test_prose_quotes_the_records(name, figures):
     text = _markdown(name)
     missing = [f for f in figures() if f not in text]

@@ -214,3 +214,30 @@ def test_live_curves_update_in_place(fmnist, monkeypatch):
     rows = fit(net, train_iter, test_iter, 2, torch.optim.SGD(net.parameters(), lr=0.05), on_epoch=live)
     assert len(rows) == 2 and len(shown) == 1 and updated == [shown[0]]  # one figure, redrawn
     assert live.epochs == rows
+
+
+def test_the_claims_arms_differ_from_their_partner_in_one_thing_only():
+    """08 compares pairs of arms: each pair is the same recipe with one change (seeds apart)."""
+    pairs = {("A", "A-LRN"): {"arch"}, ("B", "B-5x5"): {"arch"}, ("C", "D"): {"arch"},
+             ("A", "28px-3pools"): {"resize", "pools"}, ("28px-3pools", "28px-2pools"): {"pools"}, ("A", "96px"): {"resize"},
+             ("28px-3pools", "28px-3pools-gap"): {"head"}, ("B", "B-e6"): {"epochs"},
+             ("B-5x5", "B-5x5-e6"): {"epochs"}, ("B-e6", "B-5x5-e6"): {"arch"}}
+    for (a, b), what in pairs.items():
+        x, y = runs.ARMS[a].__dict__, runs.ARMS[b].__dict__
+        assert {k for k in x if x[k] != y[k]} == what
+    assert runs.sized(runs.ARMS["28px-3pools-gap"], "cpu").name() == "vgg11-he-p3-gap-28px-e3-onecycle"
+    assert len(runs.CLAIMS) == 3 * len(runs.ARMS) and {c.seed for c in runs.CLAIMS} == set(runs.SEEDS)
+    # the cpu profile trains them as configured: 3 epochs, their own sizes
+    assert all(runs.sized(c, "cpu") == c for c in runs.CLAIMS)
+
+
+def test_a_config_refuses_pools_and_heads_it_cannot_build():
+    with pytest.raises(ValueError, match="unknown head 'avg'"):
+        Config(head="avg")
+    with pytest.raises(ValueError, match="0 to 5"):
+        Config(pools=7)
+    with pytest.raises(ValueError, match="VGG networks only"):
+        Config(arch="alexnet", pools=3)
+    # a profile never shrinks images below what the pools need
+    assert runs.sized(Config(pools=3, resize=224), "cpu").resize == 96
+    assert runs.min_size("vgg11", 3) == 8 and runs.min_size("vgg11") == 32

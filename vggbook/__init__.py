@@ -1,7 +1,8 @@
 """vggbook: the helper package of the VGG course book.
 
 The chapter's code, as the notebooks show it:
-  models.py    vgg_block, vgg, narrow, alexnet (02 shows vgg); the paper's Table 1 and `build` (05)
+  models.py    vgg_block, vgg, narrow, alexnet (02 shows vgg); the paper's Table 1 and `build` (05);
+               section 4.1's 5x5 net, fewer pools, a global-average-pooling head (08)
   data.py      finding, verifying and loading Fashion-MNIST without a network (04)
   loader.py    the on-device data loader, d2l's load_data_fashion_mnist made fast (04)
   train.py     fit: the training loop, d2l.train_ch6's recipe (04 shows it); fast: bf16/fp16 on a GPU

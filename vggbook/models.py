@@ -6,7 +6,8 @@ chapter's `vgg(conv_arch)` with one change: the first Linear layer's input size 
 same code runs at 224, 96 or 32 px.
 
 Below the chapter's code: the paper's Table 1 as data and `build`, which makes every network of the
-book by name ('vgg16' is configuration D), batch norm and LRN included. For the configurations the
+book by name ('vgg16' is configuration D), batch norm and LRN included, and the variants 08 measures
+(section 4.1's 5x5 net, fewer pools, a global-average-pooling head). For the configurations the
 chapter's `vgg` can express (3x3 convs only), `build` gives exactly its layers, in the same order.
 """
 from __future__ import annotations
@@ -46,11 +47,12 @@ def vgg(conv_arch, *, in_channels=1, num_classes=10, input_size=224):
         nn.Linear(4096, num_classes))
 
 
-def feature_size(conv_arch: Sequence[tuple], input_size: int = 224) -> int:
+def feature_size(conv_arch: Sequence[tuple], input_size: int = 224, pools: int | None = None) -> int:
     """Side of the last feature map; ValueError, naming the fix, for an arch or size that cannot work.
 
     Each entry of `conv_arch` is (convs, out_channels), where convs is a number of 3x3 convs or, for
-    the paper's variants, a tuple of kernel sizes. Every block halves the side with its 2x2 pool.
+    the paper's variants, a tuple of kernel sizes. Each of the first `pools` blocks (default: all)
+    halves the side with its 2x2 pool.
     """
     if len(conv_arch) == 0:
         raise ValueError("conv_arch is empty: a VGG network needs at least one block")
@@ -63,14 +65,18 @@ def feature_size(conv_arch: Sequence[tuple], input_size: int = 224) -> int:
                              f"(a narrowing ratio larger than the width gives 0 channels)")
     if input_size < 1:
         raise ValueError(f"input size must be a positive number of pixels, got {input_size}")
-    n, side = len(conv_arch), input_size
+    n = len(conv_arch) if pools is None else pools
+    if not 0 <= n <= len(conv_arch):
+        raise ValueError(f"pools={pools}: the number of pooled blocks must be between 0 and the "
+                         f"{len(conv_arch)} blocks")
+    side, what = input_size, "blocks" if pools is None else "pooled blocks"
     for i in range(1, n + 1):
         if side < 2:
             raise ValueError(
                 f"block {i} of {n} receives a {side}x{side} feature map, and its 2x2 max-pool would "
-                f"shrink it to {side // 2}x{side // 2}. With {n} blocks the input must be at least "
+                f"shrink it to {side // 2}x{side // 2}. With {n} {what} the input must be at least "
                 f"{2 ** n}x{2 ** n} px (got {input_size}x{input_size}): resize the images to >= {2 ** n} "
-                f"or use fewer blocks.")
+                f"or use fewer {'blocks' if pools is None else 'pools'}.")
         side //= 2
     return side
 
@@ -135,10 +141,14 @@ TABLE3_ERRORS = {"A": (29.6, 10.4), "A-LRN": (29.7, 10.5), "B": (28.7, 9.9),
                  "C": (28.1, 9.4), "D": (27.0, 8.8), "E": (27.3, 9.0)}
 # Common names of the configurations.
 NAMES = {"vgg11": "A", "vgg11-lrn": "A-LRN", "vgg13": "B", "vgg16-1x1": "C", "vgg16": "D", "vgg19": "E"}
+# Section 4.1's shallow net: B with each pair of 3x3 convs replaced by one 5x5 conv (same receptive field).
+SHALLOW = {"B-5x5": tuple(zip(((5,),) * 5, WIDTHS))}
+HEADS = ("fc", "gap")  # the chapter's 3 Linear layers, or global average pooling + one Linear (as in NiN)
 
 
-def conv_block(kernel_sizes, in_channels, out_channels, *, batch_norm=False, lrn=False):
-    """A VGG block with one conv per kernel size (padding keeps the size), then a 2x2/2 max-pool.
+def conv_block(kernel_sizes, in_channels, out_channels, *, batch_norm=False, lrn=False, pool=True):
+    """A VGG block with one conv per kernel size (padding keeps the size), then a 2x2/2 max-pool
+    (none with pool=False).
 
     `batch_norm` puts BatchNorm2d between each conv and its ReLU; `lrn` adds local response
     normalisation after the first ReLU, with Krizhevsky et al.'s constants (configuration A-LRN):
@@ -156,34 +166,54 @@ def conv_block(kernel_sizes, in_channels, out_channels, *, batch_norm=False, lrn
             # alpha=5e-4 is Krizhevsky's 1e-4: PyTorch divides alpha by size (see above)
             layers.append(nn.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0))
         in_channels = out_channels
-    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    if pool:
+        layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return nn.Sequential(*layers)
 
 
+def gap_head(channels: int, num_classes: int = 10) -> nn.Sequential:
+    """Global average pooling (each channel's feature map -> its mean), then one Linear layer, as in NiN."""
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+
+
 def table1_arch(name: str, ratio: int = 1) -> list[tuple[tuple[int, ...], int]]:
-    """The blocks of a Table 1 configuration ('A'..'E', 'A-LRN' or 'vgg16', ...), widths divided by ratio."""
-    key = NAMES.get(name.lower(), name.upper())
-    if key not in TABLE1:
-        raise ValueError(f"unknown configuration {name!r}: choose one of {', '.join(TABLE1)}, "
+    """The blocks of a Table 1 configuration ('A'..'E', 'A-LRN' or 'vgg16', ...) or of section 4.1's
+    shallow net ('B-5x5'), widths divided by ratio."""
+    specs = {**TABLE1, **SHALLOW}
+    key = NAMES.get(name.lower()) or {k.upper(): k for k in specs}.get(name.upper())
+    if key is None:
+        raise ValueError(f"unknown configuration {name!r}: choose one of {', '.join(specs)}, "
                          f"{', '.join(NAMES)} or alexnet")
     if ratio < 1:
         raise ValueError(f"ratio must be a positive integer, got {ratio}")
-    return [(kernels, width // ratio) for kernels, width in TABLE1[key]]
+    return [(kernels, width // ratio) for kernels, width in specs[key]]
 
 
 def build(arch: str = "vgg11", *, ratio: int = 1, in_channels: int = 1, num_classes: int = 10,
-          input_size: int = 224, batch_norm: bool = False) -> nn.Sequential:
-    """A model by name: 'alexnet', a Table 1 configuration or its common name ('vgg16' is 'D')."""
+          input_size: int = 224, batch_norm: bool = False, pools: int | None = None,
+          head: str = "fc") -> nn.Sequential:
+    """A model by name: 'alexnet', a Table 1 configuration or its common name ('vgg16' is 'D'), or 'B-5x5'.
+
+    Only the first `pools` blocks (default: all) end with a max-pool. head='gap' replaces the
+    chapter's three Linear layers by global average pooling and one Linear layer.
+    """
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}: use 'fc' (the chapter's) or 'gap' (global average pooling)")
     if arch.lower() == "alexnet":
+        if pools is not None or head != "fc":
+            raise ValueError("pools and head change VGG networks only: leave them out for alexnet")
         return alexnet(in_channels=in_channels, num_classes=num_classes, input_size=input_size)
     conv_arch = table1_arch(arch, ratio)
-    side = feature_size(conv_arch, input_size)
+    side = feature_size(conv_arch, input_size, pools)
+    pooled = len(conv_arch) if pools is None else pools
     lrn = NAMES.get(arch.lower(), arch.upper()) == "A-LRN"
     blocks = []
     for i, (kernels, out_channels) in enumerate(conv_arch):
         blocks.append(conv_block(kernels, in_channels, out_channels, batch_norm=batch_norm,
-                                 lrn=lrn and i == 0))
+                                 lrn=lrn and i == 0, pool=i < pooled))
         in_channels = out_channels
+    if head == "gap":
+        return nn.Sequential(*blocks, *gap_head(in_channels, num_classes))
     return nn.Sequential(  # the head of the chapter's vgg
         *blocks, nn.Flatten(),
         nn.Linear(in_channels * side * side, 4096), nn.ReLU(), nn.Dropout(0.5),

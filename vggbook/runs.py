@@ -27,12 +27,12 @@ from torch import nn
 
 from . import loader
 from .data import load_fashion_mnist
-from .models import NAMES, TABLE1, build
+from .models import HEADS, NAMES, SHALLOW, TABLE1, build
 from .train import PRECISIONS, fast, fit, init_he, init_weights
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODEL_CACHE = Path.home() / ".cache" / "vggbook" / "models"
-ARCHS = (*NAMES, *TABLE1, "alexnet")
+ARCHS = (*NAMES, *TABLE1, *SHALLOW, "alexnet")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,8 @@ class Config:
     schedule: str = "constant"       # 'constant' (the chapter) or 'onecycle' (warm-up, then anneal)
     batch_norm: bool = False         # BatchNorm2d after every conv (not in the chapter)
     init: str = "xavier"             # 'xavier' (d2l.train_ch6's) or 'he' (Kaiming, as torchvision's VGG)
+    pools: int | None = None         # only the first `pools` VGG blocks end with a max-pool (None: all 5)
+    head: str = "fc"                 # 'fc' (the chapter's 3 Linear layers) or 'gap' (global average pooling)
     augment: bool = False            # random flips and +-2 px shifts of the 28 x 28 images
     label_smoothing: float = 0.0
     precision: str = "auto"          # 'auto' (what the device does best: `train.fast`), 'bf16', 'fp16', 'fp32'
@@ -62,6 +64,12 @@ class Config:
             raise ValueError(f"unknown schedule {self.schedule!r}: use 'constant' or 'onecycle'")
         if self.init not in ("xavier", "he"):
             raise ValueError(f"unknown init {self.init!r}: use 'xavier' (the chapter's) or 'he'")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}: use 'fc' (the chapter's) or 'gap' (global average pooling)")
+        if self.arch == "alexnet" and (self.pools is not None or self.head != "fc"):
+            raise ValueError("pools and head change VGG networks only: leave them at None and 'fc' for alexnet")
+        if self.pools is not None and not 0 <= self.pools <= 5:
+            raise ValueError(f"pools={self.pools}: a VGG network has 5 blocks, so 0 to 5 of them can pool")
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
 
@@ -70,7 +78,10 @@ class Config:
         width = "" if self.arch == "alexnet" or self.ratio == 1 else f"/{self.ratio}"
         extra = " +recipe" if (self.momentum or self.weight_decay or self.augment or self.label_smoothing
                                or self.schedule != "constant") else ""
-        return f"{self.arch}{width}{'-bn' if self.batch_norm else ''} @{self.resize}px, {self.epochs} ep{extra}"
+        net = f"{self.arch}{width}{'-bn' if self.batch_norm else ''}"
+        net += "" if self.pools is None else f", {self.pools} pools"
+        net += ", GAP head" if self.head == "gap" else ""
+        return f"{net} @{self.resize}px, {self.epochs} ep{extra}"
 
     def name(self) -> str:
         """A file name that says what differs from the chapter's run: 'vgg11' is the chapter's,
@@ -82,6 +93,10 @@ class Config:
             parts.append("bn")
         if self.init != "xavier":
             parts.append(self.init)
+        if self.pools is not None:
+            parts.append(f"p{self.pools}")
+        if self.head != "fc":
+            parts.append(self.head)
         if self.resize != 224:
             parts.append(f"{self.resize}px")
         short = {"epochs": "e", "lr": "lr", "batch_size": "b", "momentum": "m", "weight_decay": "wd",
@@ -119,10 +134,28 @@ CPU_VGG16_BN = Config(arch="vgg16", resize=32, batch_norm=True)
 LAB_XAVIER = Config(arch="vgg16", resize=32, epochs=6, train_limit=6400, test_limit=2560)
 LAB_HE = replace(LAB_XAVIER, init="he")
 LAB_BN = replace(LAB_XAVIER, batch_norm=True)
+# 08's experiments: each of the paper's design claims as arms trained the same way on a 2-core CPU:
+# narrow nets, He init (so that the deeper arms learn without the paper's pre-training), the chapter's
+# SGD at lr 0.05 but annealed (one-cycle), so that the last epoch's accuracy does not hang on the last
+# few steps; 3 epochs of all 60,000 images, 3 seeds per arm.
+CLAIM = Config(resize=32, epochs=3, init="he", schedule="onecycle")
+SEEDS = (0, 1, 2)
+ARMS = {
+    "A": CLAIM, "A-LRN": replace(CLAIM, arch="vgg11-lrn"),             # LRN does not help
+    "B": replace(CLAIM, arch="vgg13"), "B-5x5": replace(CLAIM, arch="B-5x5"),  # two 3x3 against one 5x5
+    "C": replace(CLAIM, arch="vgg16-1x1"), "D": replace(CLAIM, arch="vgg16"),  # 1x1 against 3x3
+    "28px-3pools": replace(CLAIM, resize=28, pools=3),                 # pools for 28 px, no upsampling
+    "28px-2pools": replace(CLAIM, resize=28, pools=2),                 # ... keeping 7 x 7 maps, as at 224 px
+    "96px": replace(CLAIM, resize=96),                                 # upsampled, as the cpu profile does
+    "28px-3pools-gap": replace(CLAIM, resize=28, pools=3, head="gap"),  # the head on a diet
+    "B-e6": replace(CLAIM, arch="vgg13", epochs=6), "B-5x5-e6": replace(CLAIM, arch="B-5x5", epochs=6),  # longer
+}
+CLAIMS = tuple(replace(cfg, seed=seed) for cfg in ARMS.values() for seed in SEEDS)
 # What the book records: on a GPU (full profile) and on a 2-core CPU (cpu profile: 6 epochs).
 RECORDED = {"full": tuple(dict.fromkeys((CHAPTER, ALEXNET, RES_96, *SWEEP, *DEPTH, IMPROVED,
                                          ALEXNET_D2L, DEPTH_BN))),
-            "cpu": (CHAPTER, CPU_LONGER, CPU_FP32, INSIDE, CPU_VGG16, CPU_VGG16_BN, LAB_XAVIER, LAB_HE, LAB_BN)}
+            "cpu": (CHAPTER, CPU_LONGER, CPU_FP32, INSIDE, CPU_VGG16, CPU_VGG16_BN, LAB_XAVIER, LAB_HE, LAB_BN,
+                    *CLAIMS)}
 
 # How much of a run a machine does: caps on what the configuration asks for.
 PROFILES = {
@@ -132,9 +165,9 @@ PROFILES = {
 }
 
 
-def min_size(arch: str) -> int:
+def min_size(arch: str, pools: int | None = None) -> int:
     """The smallest image side the network can take: 32 px for five 2x2 pools, 65 px for AlexNet."""
-    return 65 if arch == "alexnet" else 32
+    return 65 if arch == "alexnet" else 2 ** (5 if pools is None else pools)
 
 
 def sized(cfg: Config, profile: str = "full") -> Config:
@@ -146,7 +179,7 @@ def sized(cfg: Config, profile: str = "full") -> Config:
                for k, cap in PROFILES[profile].items()
                if profile == "smoke" or getattr(cfg, k) == getattr(CHAPTER, k)}
     if "resize" in changes:
-        changes["resize"] = max(changes["resize"], min(cfg.resize, min_size(cfg.arch)))  # never below
+        changes["resize"] = max(changes["resize"], min(cfg.resize, min_size(cfg.arch, cfg.pools)))  # never below
     return replace(cfg, **changes)
 
 
@@ -288,7 +321,8 @@ def at_chance(h: History, classes: int = 10) -> int:
 def make_model(cfg: Config) -> nn.Sequential:
     """The network `cfg` names, with d2l's Xavier initialisation (seeded by cfg.seed)."""
     torch.manual_seed(cfg.seed)
-    net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm)
+    net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm,
+                pools=cfg.pools, head=cfg.head)
     net.apply(init_weights if cfg.init == "xavier" else init_he)
     return net
 
@@ -342,7 +376,8 @@ def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | to
     tick.bar = bar = tqdm(total=cfg.epochs * steps, unit="batch", desc=desc, disable=not progress)
     tick.batches = steps * cfg.epochs * (1 + len(test_iter.labels) / len(train_iter.labels) / 3)  # eval ~ 1/3
     torch.manual_seed(cfg.seed)
-    net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm).to(device)
+    net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm,
+                pools=cfg.pools, head=cfg.head).to(device)
     net.apply(init_weights if cfg.init == "xavier" else init_he)
     optimizer = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum,
                                 weight_decay=cfg.weight_decay, foreach=True)

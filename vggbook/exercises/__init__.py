@@ -14,16 +14,18 @@ Write it yourself (a function the checker runs):
 A placeholder (`...` or None, or a function that returns None) prints one line, "not answered yet",
 and raises nothing, so the notebooks run as they are committed. Every answer is computed from the
 package, not typed in here. One module per notebook registers its items and defines its checkers:
-block (01), network (02), trace (03), training (04), table1 (05).
+block (01), network (02), trace (03), training (04), table1 (05), claims (08).
 """
 from ._core import ITEMS, PLACEHOLDER, Item, check, not_answered, reference, register, report, task
 
-from . import block, network, table1, trace, training  # each registers its notebook's items
+from . import block, claims, network, table1, trace, training  # each registers its notebook's items
 from .block import *  # noqa: E402,F401,F403  (the write-it-yourself checkers, by name)
 from .network import *  # noqa: E402,F401,F403
 from .trace import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403
 from .table1 import *  # noqa: E402,F401,F403
+from .claims import *  # noqa: E402,F401,F403
 
 __all__ = ["ITEMS", "Item", "PLACEHOLDER", "check", "not_answered", "reference", "register", "report", "task",
-           *block.__all__, *network.__all__, *trace.__all__, *training.__all__, *table1.__all__]
+           *block.__all__, *network.__all__, *trace.__all__, *training.__all__, *table1.__all__,
+           *claims.__all__]
