@@ -171,6 +171,14 @@ def conv_block(kernel_sizes, in_channels, out_channels, *, batch_norm=False, lrn
     return nn.Sequential(*layers)
 
 
+def check_variant(arch: str, pools: int | None = None, head: str = "fc") -> None:
+    """ValueError, naming the fix, for a choice of pools and head that `build` cannot make."""
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}: use 'fc' (the chapter's) or 'gap' (global average pooling)")
+    if arch.lower() == "alexnet" and (pools is not None or head != "fc"):
+        raise ValueError("pools and head change VGG networks only: leave them out for alexnet")
+
+
 def gap_head(channels: int, num_classes: int = 10) -> nn.Sequential:
     """Global average pooling (each channel's feature map -> its mean), then one Linear layer, as in NiN."""
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
@@ -197,11 +205,8 @@ def build(arch: str = "vgg11", *, ratio: int = 1, in_channels: int = 1, num_clas
     Only the first `pools` blocks (default: all) end with a max-pool. head='gap' replaces the
     chapter's three Linear layers by global average pooling and one Linear layer.
     """
-    if head not in HEADS:
-        raise ValueError(f"unknown head {head!r}: use 'fc' (the chapter's) or 'gap' (global average pooling)")
+    check_variant(arch, pools, head)
     if arch.lower() == "alexnet":
-        if pools is not None or head != "fc":
-            raise ValueError("pools and head change VGG networks only: leave them out for alexnet")
         return alexnet(in_channels=in_channels, num_classes=num_classes, input_size=input_size)
     conv_arch = table1_arch(arch, ratio)
     side = feature_size(conv_arch, input_size, pools)

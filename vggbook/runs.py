@@ -27,7 +27,7 @@ from torch import nn
 
 from . import loader
 from .data import load_fashion_mnist
-from .models import HEADS, NAMES, SHALLOW, TABLE1, build
+from .models import NAMES, SHALLOW, TABLE1, build, check_variant
 from .train import PRECISIONS, fast, fit, init_he, init_weights
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -64,10 +64,7 @@ class Config:
             raise ValueError(f"unknown schedule {self.schedule!r}: use 'constant' or 'onecycle'")
         if self.init not in ("xavier", "he"):
             raise ValueError(f"unknown init {self.init!r}: use 'xavier' (the chapter's) or 'he'")
-        if self.head not in HEADS:
-            raise ValueError(f"unknown head {self.head!r}: use 'fc' (the chapter's) or 'gap' (global average pooling)")
-        if self.arch == "alexnet" and (self.pools is not None or self.head != "fc"):
-            raise ValueError("pools and head change VGG networks only: leave them at None and 'fc' for alexnet")
+        check_variant(self.arch, self.pools, self.head)
         if self.pools is not None and not 0 <= self.pools <= 5:
             raise ValueError(f"pools={self.pools}: a VGG network has 5 blocks, so 0 to 5 of them can pool")
         if self.precision not in PRECISIONS:
