@@ -3,6 +3,7 @@
 If a record is re-made or the code changes, this fails until the sentence that quotes the figure is
 updated: a number in the text can not silently drift away from its source.
 """
+import functools
 import json
 import statistics
 from dataclasses import replace
@@ -84,6 +85,7 @@ def _figures_05() -> list[str]:
     ]
 
 
+@functools.cache
 def _arm(name: str) -> list:
     """The 3 seeds' records of one of 08's networks."""
     return [find_record(replace(ARMS[name], seed=seed), "cpu") for seed in SEEDS]
@@ -103,6 +105,7 @@ def _epoch_s(name: str) -> str:
     return f"{_seconds(name):.1f} 秒"
 
 
+@functools.cache
 def _cost(name: str) -> tuple[int, float]:
     cfg = ARMS[name]
     with torch.device("meta"):

@@ -64,9 +64,7 @@ class Config:
             raise ValueError(f"unknown schedule {self.schedule!r}: use 'constant' or 'onecycle'")
         if self.init not in ("xavier", "he"):
             raise ValueError(f"unknown init {self.init!r}: use 'xavier' (the chapter's) or 'he'")
-        check_variant(self.arch, self.pools, self.head)
-        if self.pools is not None and not 0 <= self.pools <= 5:
-            raise ValueError(f"pools={self.pools}: a VGG network has 5 blocks, so 0 to 5 of them can pool")
+        check_variant(self.arch, self.pools, self.head)  # a pools count the blocks cannot take: at build
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
 

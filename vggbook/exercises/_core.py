@@ -100,6 +100,11 @@ def small_work():
         torch.set_num_threads(threads)
 
 
+def off(answer, expected, idea: str) -> str:
+    """The fallback hint for a wrong number: '偏大' or '偏小', then the idea to go back to."""
+    return f"{'偏大' if answer > expected else '偏小'}。{idea}"
+
+
 def as_number(answer):
     """The answer as a float, or None if it is not a number."""
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .. import models, runs
-from ._core import PLACEHOLDER, not_answered, register, report, small_work, task
+from ._core import PLACEHOLDER, as_number, not_answered, off, register, report, small_work, task
 
 __all__ = ["check_gap_head", "winner"]
 
@@ -44,11 +44,12 @@ def _narrow_28px():
 
 
 def _too(answer, expected, idea: str) -> str:
+    """What to fix in an answer that is not a number, or else `off`'s too-large/too-small hint."""
     if isinstance(answer, str):
         return "请填一个整数，不要加引号。"
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+    if as_number(answer) is None:
         return f"请填一个整数（你给的是 {type(answer).__name__}）。"
-    return f"{'偏大' if answer > expected else '偏小'}。{idea}"
+    return off(answer, expected, idea)
 
 
 def _guess_hint(answer, expected) -> str:

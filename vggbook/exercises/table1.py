@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .. import models
-from ._core import PLACEHOLDER, not_answered, register, report, task
+from ._core import PLACEHOLDER, as_number, not_answered, off, register, report, task
 
 __all__ = ["check_vgg16", "check_vgg19"]
 
@@ -50,15 +50,6 @@ def _arch_of(config: str) -> tuple[tuple[int, int], ...]:
     return tuple((len(kernels), width) for kernels, width in spec)
 
 
-def _too(answer, expected, idea: str) -> str:
-    """The fallback hint: too large or too small, and the idea to go back to."""
-    return f"{'偏大' if answer > expected else '偏小'}。{idea}"
-
-
-def _not_a_number(answer) -> bool:
-    return isinstance(answer, bool) or not isinstance(answer, (int, float))
-
-
 # --- exercise 1: the layers of VGG-11 -----------------------------------------------------------
 
 def _vgg11_convs() -> int:
@@ -66,7 +57,7 @@ def _vgg11_convs() -> int:
 
 
 def _vgg11_convs_hint(answer, expected) -> str:
-    if _not_a_number(answer):
+    if as_number(answer) is None:
         return "写一个整数：卷积层的个数。"
     linears = _count(_on_meta(lambda: models.vgg(models.VGG11_ARCH)), nn.Linear)
     blocks = len(models.VGG11_ARCH)
@@ -79,7 +70,7 @@ def _vgg11_convs_hint(answer, expected) -> str:
                 "每个块的第一个卷积层也算。")
     if answer == len(_on_meta(lambda: models.vgg(models.VGG11_ARCH))):
         return "这是顶层形状追踪打印的行数（块、Flatten 和全连接部分的每一层各一行）。"
-    return _too(answer, expected, "把 VGG11_ARCH 中每对的第一个数（卷积层数）加起来。")
+    return off(answer, expected, "把 VGG11_ARCH 中每对的第一个数（卷积层数）加起来。")
 
 
 register("05-vgg11-convs", "VGG-11 的 5 个块里一共有多少个卷积层？", _vgg11_convs, _vgg11_convs_hint)
@@ -94,7 +85,7 @@ def _side_96() -> int:
 def _side_96_hint(answer, expected) -> str:
     if isinstance(answer, (tuple, list)):
         return "只写边长（一个整数），不写形状：最后的特征图是正方形。"
-    if _not_a_number(answer):
+    if as_number(answer) is None:
         return "写一个整数：最后一个特征图的边长（像素）。"
     blocks = len(models.VGG11_ARCH)
     halvings = {96 // 2 ** k: k for k in range(blocks)}
@@ -107,7 +98,7 @@ def _side_96_hint(answer, expected) -> str:
         return "这是 224 像素时的边长；这里的输入是 96 像素。"
     if answer < expected:
         return "偏小：3×3 卷积（填充 1）不改变边长，只有每个块末尾的汇聚层把边长减半。"
-    return _too(answer, expected, "5 个块，每个块末尾的 2×2 汇聚层把边长减半一次。")
+    return off(answer, expected, "5 个块，每个块末尾的 2×2 汇聚层把边长减半一次。")
 
 
 register("05-side-96", "96 像素的输入经过 VGG-11 的 5 个块之后，最后的特征图边长是多少？",
@@ -128,7 +119,7 @@ def _in_features_224() -> int:
 
 
 def _in_features_96_hint(answer, expected) -> str:
-    if _not_a_number(answer):
+    if as_number(answer) is None:
         return "写一个整数：第一个全连接层的输入个数。"
     arch = models.narrow(models.VGG11_ARCH, 4)
     channels, side = arch[-1][1], models.feature_size(arch, 96)
@@ -148,7 +139,7 @@ def _in_features_96_hint(answer, expected) -> str:
         return "还要乘上通道数：最后一个块输出的每个通道都是一个特征图。"
     if answer == channels:
         return "还要乘上特征图的面积（高 × 宽）：展平的是整个最后的特征图。"
-    return _too(answer, expected, "in_features = 最后一个块的通道数 × 最后特征图的边长²。")
+    return off(answer, expected, "in_features = 最后一个块的通道数 × 最后特征图的边长²。")
 
 
 register("05-in-features-96", "窄版 VGG-11（通道数除以 4）在 96 像素时，第一个全连接层的 in_features 是多少？",
@@ -162,7 +153,7 @@ def _weight_layers(config: str) -> int:
 
 
 def _e_weight_layers_hint(answer, expected) -> str:
-    if _not_a_number(answer):
+    if as_number(answer) is None:
         return "写一个整数：带权重的层（卷积层和全连接层）的个数。"
     net = _on_meta(lambda: models.build("E", **IMAGENET))
     convs, linears = _count(net, nn.Conv2d), _count(net, nn.Linear)
@@ -178,7 +169,7 @@ def _e_weight_layers_hint(answer, expected) -> str:
     others = {_weight_layers(c): c for c in ("A", "B", "D")}
     if answer in others:
         return f"这是配置 {others[answer]} 的层数；看表 1 中 E 那一列：第 3–5 块各有 4 个卷积层。"
-    return _too(answer, expected, "数表 1 中 E 的卷积层，再加上 3 个全连接层。")
+    return off(answer, expected, "数表 1 中 E 的卷积层，再加上 3 个全连接层。")
 
 
 register("05-e-weight-layers", "论文表 1 的配置 E 一共有多少个带权重的层（卷积层和全连接层）？",
@@ -194,7 +185,7 @@ def _vgg16_params() -> int:
 
 
 def _vgg16_params_hint(answer, expected) -> str:
-    if _not_a_number(answer):
+    if as_number(answer) is None:
         return "写一个整数：参数的个数。"
     net = _vgg16()
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
@@ -219,7 +210,7 @@ def _vgg16_params_hint(answer, expected) -> str:
     if abs(answer - expected) <= 0.01 * expected:
         return ("数量级对了（论文表 2 写的是约 1.38 亿），但这里要精确到个：把每层的 权重 + 偏置 "
                 "加起来，或者用代码数。")
-    return _too(answer, expected, "卷积层 9·c_in·c_out + c_out，全连接层 in·out + out，逐层相加。")
+    return off(answer, expected, "卷积层 9·c_in·c_out + c_out，全连接层 in·out + out，逐层相加。")
 
 
 register("05-vgg16-params", "VGG-16（3 个输入通道、1000 类、224 像素）一共有多少个参数（精确到个）？",
@@ -410,7 +401,7 @@ def _min_size(blocks: int) -> int:
 
 
 def _min_size_hint(answer, expected) -> str:
-    if _not_a_number(answer):
+    if as_number(answer) is None:
         return "写一个整数：输入图像的边长（像素）。"
     if answer == _min_size(5):
         return "这是 5 个块的下限；多一个块，就多一次减半。"
@@ -418,7 +409,7 @@ def _min_size_hint(answer, expected) -> str:
         return "不是块数乘以 2：每个块把边长减半，下限按 2 的幂增长。"
     if answer == 2 * expected:
         return "偏大：这个尺寸能撑 7 个块；6 个块之后最后的特征图只要至少 1×1。"
-    return _too(answer, expected, "每个块末尾的 2×2 汇聚层把边长减半，6 次之后至少要剩 1×1。")
+    return off(answer, expected, "每个块末尾的 2×2 汇聚层把边长减半，6 次之后至少要剩 1×1。")
 
 
 register("05-quiz-min-size", "一个有 6 个块的 VGG（每个块以 2×2、步幅 2 的汇聚层结尾），输入图像至少要多少像素？",

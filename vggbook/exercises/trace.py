@@ -19,7 +19,7 @@ from torch import nn
 
 from .. import anatomy
 from ..models import VGG11_ARCH, narrow, vgg
-from ._core import PLACEHOLDER, as_number, register, report, small_work, task
+from ._core import PLACEHOLDER, as_number, off, register, report, small_work, task
 
 __all__ = ["check_trace"]
 
@@ -59,11 +59,6 @@ def _block_output(block: int, input_size: int) -> tuple[int, ...]:
     return _meta_trace(input_size)[block - 1][1]
 
 
-def _off(answer, expected, what: str) -> str:
-    """'偏大' or '偏小', with what to look at again."""
-    return f"{'偏大' if answer > expected else '偏小'}。{what}"
-
-
 # ---------------------------------------------------------------------------------------------
 # 03-trace-lines
 
@@ -93,8 +88,8 @@ def _hint_trace_lines(answer, expected) -> str:
         return ("这是把块拆开、数到每个卷积层和 ReLU 的行数；trace 只遍历顶层（for blk in net），"
                 "每个块只算一行。")
     if n > expected:
-        return _off(n, expected, "最后一个 Linear 之后没有 ReLU 和 Dropout；块内的层不单独打印。")
-    return _off(n, expected, "数一数 vgg 返回的 nn.Sequential 的顶层：5 个块、Flatten，"
+        return off(n, expected, "最后一个 Linear 之后没有 ReLU 和 Dropout；块内的层不单独打印。")
+    return off(n, expected, "数一数 vgg 返回的 nn.Sequential 的顶层：5 个块、Flatten，"
                              "再加全连接部分的每一层。")
 
 
@@ -133,7 +128,7 @@ def _hint_block_shape(block: int, input_size: int):
             return "7 是 224 px 输入的结果：最后特征图的边长随输入的边长变化。"
         if side == input_size - 2 * block or side == (input_size - 2) // 2:
             return "卷积有填充 1，3×3 卷积不缩小特征图；只有汇聚层缩小它。"
-        return _off(side, want, f"高和宽：每个块把它们减半一次，前 {block} 个块共除以 2 的 "
+        return off(side, want, f"高和宽：每个块把它们减半一次，前 {block} 个块共除以 2 的 "
                                 f"{block} 次方。")
     return hint
 
@@ -178,7 +173,7 @@ def _hint_conv1_flops(answer, expected) -> str:
         return "单位：要的是 FLOPs 的个数，不是以百万（MFLOPs）为单位的数。"
     if math.isclose(n, expected / conv.out_channels, rel_tol=1e-3):
         return "漏了输出通道：64 个输出通道的每一个都在每个像素上做一次 3×3 卷积。"
-    return _off(n, expected, "FLOPs = 2 × 输出像素数 × 输出通道数 × (3×3 × 输入通道数)。")
+    return off(n, expected, "FLOPs = 2 × 输出像素数 × 输出通道数 × (3×3 × 输入通道数)。")
 
 
 register("03-conv1-flops", "第一个卷积层处理一张 224×224 图像要多少 FLOPs？（一个整数）",
@@ -240,7 +235,7 @@ def _hint_fc1_in_128(answer, expected) -> str:
         return "全宽 VGG-11 的最后一个块有 512 个通道（128 是窄模型的）。"
     if n == (128 // 32) ** 2:
         return "别忘了通道数：展平后的长度是 通道数 × 高 × 宽。"
-    return _off(n, expected, "先求最后特征图的边长（输入边长 / 32），再乘上通道数。")
+    return off(n, expected, "先求最后特征图的边长（输入边长 / 32），再乘上通道数。")
 
 
 register("03-quiz-fc1-in-128", "自测题 2：输入为 128×128 时，第一个全连接层有多少个输入？（一个整数）",

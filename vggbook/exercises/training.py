@@ -21,13 +21,9 @@ from .. import anatomy, data, loader
 from ..models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg, vgg_block
 from ..runs import CHAPTER
 from ..train import init_weights
-from ._core import PLACEHOLDER, as_number, register, report, small_work, task
+from ._core import PLACEHOLDER, as_number, off, register, report, small_work, task
 
 __all__ = ["check_train_step"]
-
-
-def _off(answer, expected, what: str) -> str:
-    return f"{'偏大' if answer > expected else '偏小'}。{what}"
 
 
 def _near(a: float, b: float, rel: float = 1e-3) -> bool:
@@ -87,7 +83,7 @@ def _hint_narrow_params(answer, expected) -> str:
         return "只数了全连接层：卷积层的参数虽少，也要算上。"
     if _near(n, expected, 0.01):
         return "很接近了：逐层核对，别漏了某个卷积层、某一层的偏置或最后一个全连接层。"
-    return _off(n, expected, "逐层相加：卷积层 9·C_in·C_out + C_out，全连接层 in·out + out；"
+    return off(n, expected, "逐层相加：卷积层 9·C_in·C_out + C_out，全连接层 in·out + out；"
                              "第一个全连接层的输入是 128×7×7。")
 
 
@@ -126,7 +122,7 @@ def _hint_batches(answer, expected) -> str:
         return "这是测试集（10,000 张）的批数；训练集有 60,000 张。"
     if n == images:
         return "这是图像的张数；每批 128 张。"
-    return _off(n, expected, "训练集的张数除以批量大小，向上取整。")
+    return off(n, expected, "训练集的张数除以批量大小，向上取整。")
 
 
 register("04-batches-per-epoch", "60,000 张训练图像、批量大小 128：每个迭代周期有多少个小批量？",
@@ -159,7 +155,7 @@ def _hint_initial_loss(answer, expected) -> str:
         return "损失为 0 意味着以概率 1 预测对了每张图像；没训练过的网络只能平均地猜。"
     if n < 0:
         return "交叉熵 -ln(p) 不会是负数：概率 p 不超过 1。"
-    return _off(n, expected, "没训练过的网络大致给每个类相同的概率 1/10；交叉熵是 -ln(正确类的概率)。")
+    return off(n, expected, "没训练过的网络大致给每个类相同的概率 1/10；交叉熵是 -ln(正确类的概率)。")
 
 
 register("04-initial-loss", "训练开始前，网络在一个小批量上的交叉熵损失约为多少？", _initial_loss,
@@ -182,7 +178,7 @@ def _hint_chance(answer, expected) -> str:
         return "随便猜也会猜对一部分：每个类别的图像一样多。"
     if n == 1 - expected:
         return "这是猜错的比例。"
-    return _off(n, expected, "10 个类别的图像一样多，随便猜（或总猜同一类）猜对的比例是多少？")
+    return off(n, expected, "10 个类别的图像一样多，随便猜（或总猜同一类）猜对的比例是多少？")
 
 
 register("04-chance-accuracy", "随便猜（例如总猜同一个类别）时，测试精度是多少？", _chance_accuracy,
