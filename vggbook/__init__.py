@@ -13,7 +13,14 @@ Machinery:
   __main__.py  the command line: python -m vggbook train|record|compare|data
 Imports point one way: __main__ -> runs -> the chapter's modules -> torch.
 """
-from .models import VGG11_ARCH, alexnet, narrow, vgg, vgg_block
-
 __version__ = "0.1.0"
 __all__ = ["VGG11_ARCH", "alexnet", "narrow", "vgg", "vgg_block"]
+
+
+def __getattr__(name: str):
+    """`from vggbook import vgg` reads models.py when first asked: importing the package itself loads no
+    torch, so that `python -m vggbook` can answer Ctrl-C during its start-up with one line."""
+    if name in __all__:
+        from . import models
+        return getattr(models, name)
+    raise AttributeError(f"module 'vggbook' has no attribute {name!r}")

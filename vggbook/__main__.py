@@ -1,89 +1,141 @@
-"""Command line: `python -m vggbook train|record|compare|data` (the code the notebooks call).
+"""命令行：python -m vggbook train|record|compare|data（与笔记本调用的是同一份代码）。
 
-Errors print one line that names the problem and the fix; `--traceback`, anywhere on the line, shows
-the whole traceback instead. Ctrl-C or SIGTERM ends a training run with its finished epochs.
+出错时只打印一行：哪里错了、怎样修复（命令行上任意位置加 --traceback 可看完整的回溯）。
+Ctrl-C 或 SIGTERM 会结束训练，已完成的迭代周期会保留。
 """
 from __future__ import annotations
 
 import argparse
-import os
+import contextlib
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
-import torch
+# argparse's own words, in the book's language (used only while this command line parses its arguments).
+_ARGPARSE_ZH = {
+    "usage: ": "用法：",
+    "positional arguments": "位置参数",
+    "options": "选项",
+    "show this help message and exit": "显示这段帮助并退出",
+    "%(prog)s: error: %(message)s\n": "%(prog)s：错误：%(message)s\n",
+    "the following arguments are required: %s": "缺少这些参数：%s",
+    "unrecognized arguments: %s": "不认识的参数：%s（python -m vggbook train --help 列出全部选项）",
+    "invalid choice: %(value)r (choose from %(choices)s)": "无效的选择 %(value)r（可选 %(choices)s）",
+    "invalid %(type)s value: %(value)r": "无效的值 %(value)r",
+    "argument %(argument_name)s: %(message)s": "参数 %(argument_name)s：%(message)s",
+    "expected one argument": "后面要跟一个值",
+    "expected at least one argument": "后面至少要跟一个值",
+    "expected at most one argument": "后面最多跟一个值",
+    "ambiguous option: %(option)s could match %(matches)s": "选项 %(option)s 不明确：可能是 %(matches)s",
+    "one of the arguments %s is required": "需要 %s 中的一个",
+    "not allowed with argument %s": "不能与 %s 一起用",
+    "ignored explicit argument %r": "多余的值 %r",
+    "expected %s argument": "后面要跟 %s 个值",
+    "expected %s arguments": "后面要跟 %s 个值",
+}
 
-from . import runs
-from .data import find_data, load_fashion_mnist
-from .train import PRECISIONS, precision_for
+
+@contextlib.contextmanager
+def _chinese_argparse():
+    """argparse's messages in Chinese while the block runs; restored afterwards."""
+    saved = argparse._, argparse.ngettext
+    argparse._ = lambda text: _ARGPARSE_ZH.get(text, text)
+    argparse.ngettext = lambda one, many, n: _ARGPARSE_ZH.get(one if n == 1 else many, one if n == 1 else many)
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
 
 
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"应是不小于 1 的整数，却是 {text!r}")
     return int(text)
 
 
-def _arch(text: str) -> str:
-    """An architecture's name in any case ('VGG16', 'a-lrn'); an unknown one is left for Config to refuse."""
-    return {name.lower(): name for name in runs.ARCHS}.get(text.lower(), text)
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应是一个数，如 0.05，却是 {text!r}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train one configuration and write its history as JSON")
-    t.add_argument("--arch", type=_arch, help=", ".join(runs.ARCHS) + " (default: vgg11)")
-    t.add_argument("--ratio", type=_positive, help="divide every VGG width by this (default 4; 1: full width)")
-    t.add_argument("--resize", type=_positive, help="image side in px (default 224; >= 32 for 5 VGG blocks). "
-                                                    "What you give is trained as given; the profile shrinks "
-                                                    "only what you leave at the chapter's values")
-    t.add_argument("--epochs", type=_positive, help="default 10")
-    t.add_argument("--lr", type=float, help="default 0.05")
-    t.add_argument("--batch-size", type=_positive, help="default 128")
-    t.add_argument("--profile", choices=list(runs.PROFILES), default=None,
-                   help="how much of the run to do (default: $VGGBOOK_PROFILE, else full with CUDA, cpu without)")
-    t.add_argument("--device", default=None, help="cuda or cpu (default: cuda if available)")
-    t.add_argument("--precision", default="auto", choices=PRECISIONS,
-                   help="auto: bf16 on GPUs with compute capability >= 8.0, fp16 on older GPUs; bf16 on CPUs "
-                        "with bf16 instructions (AVX512_BF16 or AMX), fp32 on other CPUs")
-    t.add_argument("--out", type=Path, default=None, help="where to write the history JSON (a file name)")
-    r = sub.add_parser("record", help="train the book's runs that have no record yet and write them to "
-                                      "vggbook/results/ (full profile on a GPU, or --cpu)")
-    r.add_argument("names", nargs="*", help="record these (e.g. vgg16-bn-96px), even if recorded already")
-    r.add_argument("--cpu", action="store_true", help="the book's CPU runs (cpu profile: 2 to 20 minutes each on 2 cores)")
-    c = sub.add_parser("compare", help="check runs retrained on a GPU against the recorded ones")
-    c.add_argument("retrained", type=Path, help="the VGGBOOK_RUNS_DIR of a GPU job")
-    c.add_argument("--tolerance", type=float, default=0.015, help="largest allowed test-accuracy difference")
-    c.add_argument("--allow-missing", action="store_true", help="not every record needs retraining")
-    sub.add_parser("data", help="find (or, online, download) Fashion-MNIST and verify it")
+def _parser(archs, profiles, precisions) -> argparse.ArgumentParser:
+    def parser(sub, name, text):
+        return sub.add_parser(name, help=text, description=text, allow_abbrev=False)
+
+    p = argparse.ArgumentParser(prog="python -m vggbook", description=__doc__.splitlines()[0],
+                                allow_abbrev=False)
+    sub = p.add_subparsers(dest="command", required=True, title="命令", metavar="{train,record,compare,data}")
+    t = parser(sub, "train", "训练一个配置，把它的训练历史写成 JSON")
+    t.add_argument("--arch", type=_arch(archs), help="网络：" + ", ".join(archs) + "（默认 vgg11）")
+    t.add_argument("--ratio", type=_positive, help="每一层的通道数除以它（默认 4，本章的窄版；1：完整宽度）")
+    t.add_argument("--resize", type=_positive, help="图像边长，像素（默认 224；5 个 VGG 块至少 32）。"
+                                                    "你给的值照样训练；配置（profile）只缩小你没改的本章默认值")
+    t.add_argument("--epochs", type=_positive, help="迭代周期数（默认 10）")
+    t.add_argument("--lr", type=_number, help="学习率（默认 0.05）")
+    t.add_argument("--batch-size", type=_positive, help="批量大小（默认 128）")
+    t.add_argument("--profile", choices=list(profiles), default=None,
+                   help="做多少：full（本章的设置，给 GPU）、cpu（96 像素、6 个迭代周期）、smoke（几秒，给 CI）；"
+                        "默认取 $VGGBOOK_PROFILE，否则有 CUDA 时 full，没有时 cpu")
+    t.add_argument("--device", default=None, help="cuda 或 cpu（默认：有 CUDA 就用 cuda）")
+    t.add_argument("--precision", default="auto", choices=precisions,
+                   help="auto：计算能力 8.0 及以上的 GPU 用 bf16，更早的 GPU 用 fp16；有 bf16 指令"
+                        "（AVX512_BF16 或 AMX）的 CPU 用 bf16，其他 CPU 用 fp32")
+    t.add_argument("--out", type=Path, default=None,
+                   help="训练历史写到这个文件（文件夹要已经存在）；中断的运行写到 <名字>.interrupted.json")
+    r = parser(sub, "record", "训练本书还没有记录的运行，写进 vggbook/results/（在 GPU 上用 full 配置，或 --cpu）")
+    r.add_argument("names", nargs="*", help="记录这些运行（如 vgg16-bn-96px），已经记录过的也重新记录")
+    r.add_argument("--cpu", action="store_true", help="本书的 CPU 运行（cpu 配置：2 核上每个 2 到 20 分钟）")
+    c = parser(sub, "compare", "把在 GPU 上重新训练的运行与本书的记录对照")
+    c.add_argument("retrained", type=Path, help="一次 GPU 作业的 VGGBOOK_RUNS_DIR 文件夹")
+    c.add_argument("--tolerance", type=_number, default=0.015, help="测试精度允许相差的最大值（默认 0.015）")
+    c.add_argument("--allow-missing", action="store_true", help="不要求每个记录都重新训练过")
+    parser(sub, "data", "找到（联网时下载）Fashion-MNIST 并校验它")
     return p
 
 
-def _device(name: str | None) -> torch.device:
+def _arch(archs):
+    def arch(text: str) -> str:
+        """An architecture's name in any case ('VGG16', 'a-lrn'); an unknown one is left for Config to refuse."""
+        return {name.lower(): name for name in archs}.get(text.lower(), text)
+    return arch
+
+
+def _device(name: str | None):
+    import torch
+    from . import runs
     try:
         device = torch.device(name) if name else runs.default_device()
     except RuntimeError:
-        raise ValueError(f"--device {name!r} is not a device: use cuda or cpu") from None
+        raise ValueError(f"--device {name!r} 不是一个设备：用 cuda 或 cpu") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda, but torch sees no CUDA GPU here: use --device cpu")
+        raise ValueError("--device cuda，但 torch 在这里看不到 CUDA GPU：用 --device cpu")
     return device
 
 
 def _check_out(out: Path | None) -> None:
-    """Refuse, before any training, an --out that cannot be written."""
+    """Refuse, before any training, an --out that cannot be written: a folder, a folder that does not
+    exist, or one where no file can be created (tried for real: root passes every permission check)."""
     if out is None:
         return
     if out.is_dir():
-        raise ValueError(f"--out {out} is a folder: give a file name, e.g. --out {out / 'run.json'}")
-    folder = next(p for p in out.absolute().parents if p.exists())
+        raise ValueError(f"--out {out} 是一个文件夹：给一个文件名，如 --out {out / 'run.json'}")
+    folder = out.absolute().parent
     if not folder.is_dir():
-        raise ValueError(f"--out {out}: {folder} is a file, not a folder; choose another place")
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"--out {out}: {folder} is not writable; choose another place")
+        raise ValueError(f"--out {out}：文件夹 {folder} 不存在：先创建它（mkdir -p {folder}），或者换一个地方")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ValueError(f"--out {out}：不能在 {folder} 中写文件（{e.strerror}）：换一个地方") from None
 
 
 def _train(a) -> int:
+    import torch
+    from . import runs
+    from .train import precision_for
     given = dict(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
                  precision=a.precision)
     cfg = runs.Config(**{k: v for k, v in given.items() if v is not None})
@@ -97,40 +149,40 @@ def _train(a) -> int:
     print(h.summary())
     if a.out is not None:
         if not h.epochs:
-            print(f"no epoch finished: nothing written to {a.out}")
+            print(f"没有完成任何迭代周期：没有写 {a.out}")
         else:
-            out = a.out
-            if h.interrupted and out.exists():  # a finished run is never replaced by an interrupted one
-                out = out.with_name(f"{out.stem}.interrupted{out.suffix}")
-                print(f"{a.out} already exists and is kept: the interrupted run goes to {out}")
-            print(f"wrote {h.save(out)}")
+            path = h.save(a.out)  # an interrupted run goes to <name>.interrupted.json, never over a.out
+            print(f"写好了 {path}" + ("（中断的运行不写进 --out 指定的文件，那个名字只留给完整的运行）"
+                                      if h.interrupted else ""))
     return 130 if h.interrupted else 0
 
 
 def _record(a) -> int:
+    import torch
+    from . import runs
     profile = "cpu" if a.cpu else "full"
     if profile == "full" and not torch.cuda.is_available():
-        raise RuntimeError("record keeps only full-profile runs on a CUDA GPU, and torch sees none here: "
-                           "run it on a GPU machine, or record the CPU runs with `record --cpu`")
+        raise RuntimeError("record 只记录在 CUDA GPU 上用 full 配置训练的运行，而 torch 在这里看不到 GPU："
+                           "到 GPU 机器上运行它，或者用 `record --cpu` 记录 CPU 运行")
     configs = runs.RECORDED[profile]
     known = {runs.sized(c, profile).name(): c for c in configs}
     unknown = [n for n in a.names if n not in known]
     if unknown:
-        raise ValueError(f"no run of the book is named {', '.join(unknown)}: choose from {', '.join(known)}")
+        raise ValueError(f"本书没有名为 {', '.join(unknown)} 的运行：可选 {', '.join(known)}")
     todo = [known[n] for n in a.names] or [c for c in configs if runs.recorded(c, profile) is None]
     if not todo:
-        print(f"every {profile}-profile run of the book is recorded; name one to record it again")
+        print(f"本书 {profile} 配置的运行都已记录；写出名字可以重新记录")
     for cfg in todo:
         with_model = cfg == runs.INSIDE and profile == "cpu"   # 06 looks inside this one
         h, net = runs.train(cfg, profile=profile, device="cpu" if a.cpu else "cuda", progress=False,
                             predict=with_model)
         print(h.summary(), flush=True)
         if h.interrupted:
-            raise RuntimeError("the run was interrupted: nothing recorded")
-        print(f"wrote {h.save(runs.record_path(cfg, profile))}", flush=True)
+            raise RuntimeError("运行被中断：什么也没有记录")
+        print(f"写好了 {h.save(runs.record_path(cfg, profile))}", flush=True)
         if with_model:
-            print(f"wrote {runs.save_weights(net, cfg, profile, 'features')} and "
-                  f"{runs.save_weights(net, cfg, profile, 'model')}", flush=True)
+            print(f"写好了 {runs.save_weights(net, h, 'features')} 和 {runs.save_weights(net, h, 'model')}",
+                  flush=True)
     return 0
 
 
@@ -140,13 +192,15 @@ def _dispatch(a) -> int:
     if a.command == "record":
         return _record(a)
     if a.command == "compare":
+        from . import runs
         problems = runs.compare(a.retrained, tolerance=a.tolerance, require_all=not a.allow_missing)
-        print("\n".join(problems) if problems else "all retrained runs agree with the recorded ones")
+        print("\n".join(problems) if problems else "重新训练的运行都与记录相符")
         return 1 if problems else 0
+    from .data import find_data, load_fashion_mnist
     folder = find_data(download=True)
     d = load_fashion_mnist(folder)
-    print(f"Fashion-MNIST verified in {folder}: {len(d.train_labels):,} training and "
-          f"{len(d.test_labels):,} test images")
+    print(f"Fashion-MNIST 在 {folder} 中，校验通过：{len(d.train_labels):,} 张训练图像，"
+          f"{len(d.test_labels):,} 张测试图像")
     return 0
 
 
@@ -155,18 +209,28 @@ def _stop(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C before training starts (while torch loads, say); training keeps its epochs
+        print("已停止（Ctrl-C）。", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     traceback = "--traceback" in argv
-    a = _parser().parse_args([x for x in argv if x != "--traceback"])
     previous = signal.signal(signal.SIGTERM, _stop)  # a kill or a timeout ends training as Ctrl-C does
     try:
+        from . import runs  # torch loads here: a few seconds
+        from .train import PRECISIONS
+        with _chinese_argparse():
+            a = _parser(runs.ARCHS, runs.PROFILES, PRECISIONS).parse_args([x for x in argv if x != "--traceback"])
         return _dispatch(a)
     except (ValueError, OSError, RuntimeError, FloatingPointError) as e:  # they name the problem and the fix
         if traceback:
             raise
-        advice = (": the run was stopped; try a lower learning rate (the chapter's is 0.05) or batch norm"
+        advice = ("：运行已停止；试试更小的学习率（本章用 0.05）或批量规范化"
                   if isinstance(e, FloatingPointError) else "")
-        print(f"error: {e}{advice}\n(add --traceback for the details)", file=sys.stderr)
+        print(f"错误：{e}{advice}\n（加上 --traceback 可看完整的回溯）", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

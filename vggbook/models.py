@@ -67,16 +67,15 @@ def feature_size(conv_arch: Sequence[tuple], input_size: int = 224, pools: int |
         raise ValueError(f"input size must be a positive number of pixels, got {input_size}")
     n = len(conv_arch) if pools is None else pools
     if not 0 <= n <= len(conv_arch):
-        raise ValueError(f"pools={pools}: the number of pooled blocks must be between 0 and the "
-                         f"{len(conv_arch)} blocks")
-    side, what = input_size, "blocks" if pools is None else "pooled blocks"
+        raise ValueError(f"pools={pools}：带汇聚层的块数应在 0 到 {len(conv_arch)}（块的个数）之间")
+    side, what = input_size, "块" if pools is None else "带汇聚层的块"
     for i in range(1, n + 1):
         if side < 2:
             raise ValueError(
-                f"block {i} of {n} receives a {side}x{side} feature map, and its 2x2 max-pool would "
-                f"shrink it to {side // 2}x{side // 2}. With {n} {what} the input must be at least "
-                f"{2 ** n}x{2 ** n} px (got {input_size}x{input_size}): resize the images to >= {2 ** n} "
-                f"or use fewer {'blocks' if pools is None else 'pools'}.")
+                f"第 {i} 个块（共 {n} 个{what}）收到 {side}×{side} 的特征图，它的 2×2 最大汇聚层会把它缩成 "
+                f"{side // 2}×{side // 2}。{n} 个{what}要求输入至少 {2 ** n}×{2 ** n} 像素（现在是 "
+                f"{input_size}×{input_size}）：把图像放大到至少 {2 ** n}，或者用更少的"
+                f"{'块' if pools is None else '汇聚层'}。")
         side //= 2
     return side
 
@@ -102,9 +101,8 @@ def alexnet(*, in_channels: int = 1, num_classes: int = 10, input_size: int = 22
     side = _alexnet_side(input_size)
     if side < 1:
         smallest = next(s for s in range(1, 1000) if _alexnet_side(s) >= 1)
-        raise ValueError(f"AlexNet's stride-4 conv and three 3x3/2 pools need inputs of at least "
-                         f"{smallest}x{smallest} px, got {input_size}x{input_size}: resize the images "
-                         f"to >= {smallest}")
+        raise ValueError(f"AlexNet 的步幅 4 卷积和三个 3×3、步幅 2 的汇聚层要求输入至少 {smallest}×{smallest} "
+                         f"像素（现在是 {input_size}×{input_size}）：把图像放大到至少 {smallest}")
     return nn.Sequential(
         nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),

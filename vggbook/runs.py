@@ -28,7 +28,7 @@ from torch import nn
 from . import loader
 from .data import load_fashion_mnist
 from .models import NAMES, SHALLOW, TABLE1, build, check_variant
-from .train import PRECISIONS, fast, fit, init_he, init_weights
+from .train import PRECISIONS, fast, fit, init_he, init_weights, precision_for
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODEL_CACHE = Path.home() / ".cache" / "vggbook" / "models"
@@ -59,14 +59,14 @@ class Config:
 
     def __post_init__(self):
         if self.arch not in ARCHS:
-            raise ValueError(f"unknown arch {self.arch!r}: choose one of {', '.join(ARCHS)}")
+            raise ValueError(f"没有名为 {self.arch!r} 的网络：可选 {', '.join(ARCHS)}")
         if self.schedule not in ("constant", "onecycle"):
-            raise ValueError(f"unknown schedule {self.schedule!r}: use 'constant' or 'onecycle'")
+            raise ValueError(f"没有名为 {self.schedule!r} 的学习率调度：用 'constant' 或 'onecycle'")
         if self.init not in ("xavier", "he"):
-            raise ValueError(f"unknown init {self.init!r}: use 'xavier' (the chapter's) or 'he'")
+            raise ValueError(f"没有名为 {self.init!r} 的初始化：用 'xavier'（本章的）或 'he'")
         check_variant(self.arch, self.pools, self.head)  # a pools count the blocks cannot take: at build
         if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
+            raise ValueError(f"没有名为 {self.precision!r} 的精度：可选 {', '.join(PRECISIONS)}")
 
     def label(self) -> str:
         """A short readable name, e.g. 'vgg11/4 @224px, 10 ep'."""
@@ -165,14 +165,17 @@ def min_size(arch: str, pools: int | None = None) -> int:
     return 65 if arch == "alexnet" else 2 ** (5 if pools is None else pools)
 
 
+_ALWAYS_CAPPED = ("train_limit", "test_limit")  # smoke's few images: no reader types them in a notebook
+
+
 def sized(cfg: Config, profile: str = "full") -> Config:
     """The configuration a profile runs. It shrinks only what `cfg` leaves at the chapter's values
-    (a size or a number of epochs the reader chose is trained as chosen; smoke, for CI, shrinks all),
-    and never makes the images smaller than the network needs (AlexNet runs at 65 px where the cpu
-    profile puts VGG at 32)."""
+    (a size or a number of epochs the reader chose is trained as chosen; smoke, for CI, also caps the
+    number of images), and never makes the images smaller than the network needs (AlexNet runs at
+    65 px where the cpu profile puts VGG at 32)."""
     changes = {k: cap if getattr(cfg, k) is None else min(getattr(cfg, k), cap)
                for k, cap in PROFILES[profile].items()
-               if profile == "smoke" or getattr(cfg, k) == getattr(CHAPTER, k)}
+               if k in _ALWAYS_CAPPED or getattr(cfg, k) == getattr(CHAPTER, k)}
     if "resize" in changes:
         changes["resize"] = max(changes["resize"], min(cfg.resize, min_size(cfg.arch, cfg.pools)))  # never below
     return replace(cfg, **changes)
@@ -182,8 +185,8 @@ def should_train(retrain: bool = False) -> bool:
     """True if `retrain` (a notebook's RETRAIN) or the environment (VGGBOOK_RETRAIN=1) asks to train."""
     value = os.environ.get("VGGBOOK_RETRAIN", "").strip().lower()
     if value not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
-        raise ValueError(f"VGGBOOK_RETRAIN={value!r} is neither yes nor no: use 1 or 0 "
-                         f"(in a notebook: %env VGGBOOK_RETRAIN=1)")
+        raise ValueError(f"VGGBOOK_RETRAIN={value!r} 既不是“是”也不是“否”：用 1 或 0"
+                         f"（在笔记本里：%env VGGBOOK_RETRAIN=1）")
     return bool(retrain) or value in ("1", "true", "yes", "on")
 
 
@@ -193,8 +196,8 @@ def current_profile() -> str:
     if not name:
         return "full" if torch.cuda.is_available() else "cpu"
     if name not in PROFILES:
-        raise ValueError(f"VGGBOOK_PROFILE={name!r} is not a run profile: use one of {', '.join(PROFILES)}, "
-                         f"or unset it")
+        raise ValueError(f"VGGBOOK_PROFILE={name!r} 不是一个运行配置：可选 {', '.join(PROFILES)}，"
+                         f"或者不设它")
     return name
 
 
@@ -223,7 +226,8 @@ class History:
 
     @property
     def final(self) -> dict:
-        return self.epochs[-1] if self.epochs else {}
+        """The last epoch's row; a row of NaNs for a run stopped before its first epoch ended."""
+        return self.epochs[-1] if self.epochs else {"epoch": 0, **dict.fromkeys((k for k, _ in _EPOCH_FIELDS[1:]), math.nan)}
 
     @property
     def test_acc(self) -> float:
@@ -248,8 +252,9 @@ class History:
 
     @property
     def label(self) -> str:
-        """What ran, and where unless it is the book's GPU run: 'vgg11/4 @32px, 6 ep [cpu]'."""
-        return self.config.label() + ("" if self.profile == "full" else f" [{self.profile}]")
+        """What ran, and on what: 'vgg11/4 @32px, 6 ep [CPU]', 'vgg11/4 @224px, 10 ep [GPU]' (smoke: CI's)."""
+        where = "CPU" if self.device.startswith("cpu") else "GPU"
+        return self.config.label() + f" [{where}{', smoke' if self.profile == 'smoke' else ''}]"
 
     def summary(self) -> str:
         """Two lines in Chinese: what ran where, and what it reached."""
@@ -284,23 +289,78 @@ class History:
         return dataclasses.asdict(self)
 
     def save(self, path: str | os.PathLike) -> Path:
+        """Write the run to `path`; a run stopped early goes beside it, to <name>.interrupted.json,
+        so that it is never taken for the finished run. Returns where it was written."""
         path = Path(path)
+        if self.interrupted:
+            path = interrupted_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "History":
-        """Read a run file; a ValueError naming the file and the fix if it is not one."""
+    def load(cls, path: str | os.PathLike, expect: Config | None = None) -> "History":
+        """Read a run file; a ValueError naming the file and the fix if it is not one, if a field has the
+        wrong type, or if it holds another configuration's run than `expect`."""
         path = Path(path)
+        fix = f"恢复它（git checkout -- {path}）或重新记录这次运行"
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(d, dict) or not isinstance(d.get("config"), dict):
+                raise TypeError("不是一个 JSON 对象，或缺少 config")
+            _check_fields(Config, d["config"], "config.")
+            _check_fields(cls, d, "")
+            for i, e in enumerate(d["epochs"], start=1):
+                _check_fields(dict(_EPOCH_FIELDS), e, f"epochs[{i}].")
             h = cls(**{**d, "config": Config(**d["config"])})
-            assert all({"epoch", "loss", "train_acc", "test_acc", "seconds"} <= set(e) for e in h.epochs)
-        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, ValueError, AssertionError) as e:
-            raise ValueError(f"{path} is not a run record of this version ({type(e).__name__}: {e}): restore "
-                             f"it (git checkout -- {path}) or record the run again") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError, ValueError) as e:
+            raise ValueError(f"{path} 不是这个版本的运行记录（{e}）：{fix}") from None
+        if expect is not None and h.config != expect:
+            differ = ", ".join(f"{k} {getattr(h.config, k)!r}（应为 {getattr(expect, k)!r}）"
+                               for k in Config.__dataclass_fields__ if getattr(h.config, k) != getattr(expect, k))
+            raise ValueError(f"{path} 记录的是另一个配置的运行：{differ}：{fix}")
         return h
+
+
+_EPOCH_FIELDS = (("epoch", "int"), ("loss", "float"), ("train_acc", "float"), ("test_acc", "float"),
+                 ("seconds", "float"))
+
+
+def _check_fields(kind, values: dict, where: str) -> None:
+    """A TypeError naming the first field of `values` that `kind` (a dataclass, or a dict of field ->
+    type name) does not have, lacks, or holds with the wrong type."""
+    types = kind if isinstance(kind, dict) else {f.name: f.type for f in dataclasses.fields(kind)}
+    required = set(types) if isinstance(kind, dict) else {
+        f.name for f in dataclasses.fields(kind)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    for name in sorted(required - set(values)):
+        raise TypeError(f"缺少字段 {where}{name}")
+    for name, value in values.items():
+        if name not in types:
+            raise TypeError(f"未知字段 {where}{name}")
+        if not _is_type(value, str(types[name])):
+            raise TypeError(f"字段 {where}{name} 应是 {types[name]}，却是 {type(value).__name__} {value!r}")
+
+
+def _is_type(value, spec: str) -> bool:
+    """Whether a JSON value fits a field's annotation, written as text ('int | None', 'list[dict]')."""
+    spec = spec.replace(" ", "")
+    if spec.endswith("|None"):
+        return value is None or _is_type(value, spec[:-5])
+    if spec.startswith("list["):
+        return isinstance(value, list) and all(_is_type(v, spec[5:-1]) for v in value)
+    if spec == "bool":
+        return isinstance(value, bool)
+    if spec == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if spec == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, {"str": str, "dict": dict}.get(spec, object))
+
+
+def interrupted_path(path: Path) -> Path:
+    """Where a run stopped early is written instead of `path`: <name>.interrupted<suffix>."""
+    return path if path.stem.endswith(".interrupted") else path.with_name(f"{path.stem}.interrupted{path.suffix}")
 
 
 def at_chance(h: History, classes: int = 10) -> int:
@@ -322,12 +382,66 @@ def make_model(cfg: Config) -> nn.Sequential:
     return net
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} 秒" if seconds < 120 else f"{seconds / 60:.0f} 分钟"
+
+
+def _flops(cfg: Config) -> int:
+    """Forward FLOPs of one image for `cfg`'s network, counted on the meta device (no weights, no data)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with torch.device("meta"):
+        net = build(cfg.arch, ratio=cfg.ratio, input_size=cfg.resize, batch_norm=cfg.batch_norm,
+                    pools=cfg.pools, head=cfg.head)
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            net(torch.zeros(1, 1, cfg.resize, cfg.resize))
+    return counter.get_total_flops()
+
+
+def _images(cfg: Config) -> int:
+    return min(cfg.train_limit or 60_000, 60_000) + min(cfg.test_limit or 10_000, 10_000) / 3  # eval ~ 1/3
+
+
+def guess_seconds(cfg: Config, device: torch.device, precision: str) -> tuple[float, History] | None:
+    """A first guess of how long `cfg` trains on `device`, before any step has run: the book's record of
+    the chapter's run on the same kind of device and precision, scaled by FLOPs x images x epochs.
+    None where the book has no such record."""
+    reference = (recorded(CHAPTER, "full") if device.type == "cuda" else
+                 recorded(CHAPTER, "cpu") if precision == "bf16" else recorded(CPU_FP32, "cpu"))
+    if reference is None or not reference.epochs:
+        return None
+    ref = reference.config
+    scale = (_flops(cfg) * _images(cfg) * cfg.epochs) / (_flops(ref) * _images(ref) * ref.epochs)
+    return reference.seconds * scale, reference
+
+
+_NAMES_ZH = {"resize": "图像边长", "epochs": "迭代周期数", "train_limit": "训练图像数", "test_limit": "测试图像数"}
+
+
+def announce(cfg: Config, device: torch.device, precision: str, *, asked: Config | None = None,
+             profile: str | None = None) -> str:
+    """What a learner sees when a training starts: what the profile shrank of what they `asked` (one line,
+    if anything), then what runs, where, in which precision and about how long."""
+    line = ""
+    if asked is not None and asked != cfg:
+        changed = "，".join(f"{_NAMES_ZH.get(k, k)} {getattr(asked, k) or '全部'} → {getattr(cfg, k)}"
+                            for k in Config.__dataclass_fields__ if getattr(asked, k) != getattr(cfg, k))
+        line = (f"按 {profile or current_profile()} 配置缩小了你没有改动的本章设置：{changed}"
+                f"（你自己设的值照原样训练；VGGBOOK_PROFILE=full 时什么也不缩小）。\n")
+    line += f"开始训练 {cfg.label()}，在 {device_name(device)} 上，{precision}"
+    guess = guess_seconds(cfg, device, precision)
+    if guess is not None:
+        seconds, ref = guess
+        line += (f"，粗估约 {_duration(seconds)}（由本书记录的 {ref.label} 的 {ref.seconds / 60:.0f} 分钟"
+                 f"按计算量、图像数和迭代周期数换算；这台机器可能更快或更慢）")
+    return line + "。随时可以按 Ctrl-C（Jupyter 中是“中断内核”）停止，已完成的迭代周期会保留。"
+
+
 class _Estimate:
     """Counts batches on a progress bar; after a few, says once how long the whole run will take.
     `bar` and `batches` are set once the data iterators exist."""
 
-    def __init__(self, what, device: torch.device, warmup: int = 2, measure: int = 5):
-        self.what, self.device, self.bar, self.batches = what, device, None, 0.0
+    def __init__(self, device: torch.device, warmup: int = 1, measure: int = 3):
+        self.device, self.bar, self.batches = device, None, 0.0
         self.warmup, self.measure, self.n, self.t0 = warmup, measure, 0, None
 
     def __call__(self) -> None:
@@ -341,9 +455,7 @@ class _Estimate:
             self.t0 = time.perf_counter()
             return
         seconds = (time.perf_counter() - self.t0) / self.measure * self.batches
-        if seconds > 60:
-            self.bar.write(f"训练 {self.what()}：按前几个小批量的速度估计，在这台机器上约需 {seconds / 60:.0f} 分钟。"
-                           f"随时可以按 Ctrl-C（Jupyter 中是“中断内核”）停止，已完成的迭代周期会保留。")
+        self.bar.write(f"按前 {self.n} 个小批量的速度，这次训练在这台机器上约需 {_duration(seconds)}。")
 
 
 def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | torch.device | None = None,
@@ -357,12 +469,14 @@ def train(cfg: Config = CHAPTER, *, profile: str | None = None, device: str | to
     """
     from tqdm.auto import tqdm
     profile = profile or current_profile()
-    cfg = sized(cfg, profile)
+    asked, cfg = cfg, sized(cfg, profile)
     device = torch.device(device) if device is not None else default_device()
     history = History(cfg, profile, device_name(device),
                       dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), torch.__version__)
     desc, loss = cfg.label(), nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    tick = _Estimate(lambda: f"{desc}（{history.device}，{history.precision}）", device)
+    history.precision = precision_for(device, precision or cfg.precision)
+    print(announce(cfg, device, history.precision, asked=asked, profile=profile), flush=True)
+    tick = _Estimate(device)
     train_iter, test_iter = loader.loaders(
         cfg.batch_size, cfg.resize, train_limit=cfg.train_limit, test_limit=cfg.test_limit, device=device,
         channels_last=device.type == "cuda", augment=cfg.augment, seed=cfg.seed, data=load_fashion_mnist(),
@@ -407,7 +521,7 @@ def record_path(cfg: Config, profile: str = "full", folder: Path | None = None) 
 def recorded(cfg: Config, profile: str = "full") -> History | None:
     """The book's recorded run of `cfg` (a GPU run for 'full', a 2-core CPU run for 'cpu'), or None."""
     path = record_path(cfg, profile)
-    return History.load(path) if path.is_file() else None
+    return History.load(path, expect=sized(cfg, profile)) if path.is_file() else None
 
 
 def run(cfg: Config, *, retrain: bool = False, on_epoch=None, progress: bool = True) -> History:
@@ -464,11 +578,15 @@ def _weights_path(cfg: Config, profile: str, part: str) -> Path:
     return folder / f"{sized(cfg, profile).name()}.{part}.safetensors"
 
 
-def save_weights(net: nn.Sequential, cfg: Config, profile: str = "cpu", part: str = "model") -> Path:
-    """Write the whole network (part='model', to the cache) or its conv blocks ('features', to results/)."""
+def save_weights(net: nn.Sequential, h: History, part: str = "model") -> Path:
+    """Write the whole network of run `h` (part='model', to the cache) or its conv blocks ('features', to
+    results/). A run stopped early is refused: its network would be loaded later as the finished one's."""
     from safetensors.torch import save_file
+    if h.interrupted:
+        raise ValueError(f"这次运行只完成了 {h.config.epochs} 个迭代周期中的 {len(h.epochs)} 个："
+                         f"它的网络不保存为完整运行的网络")
     module = net[:_flatten_at(net)] if part == "features" else net
-    path = _weights_path(cfg, profile, part)
+    path = _weights_path(h.config, h.profile, part)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, str(path))
     return path

@@ -151,10 +151,10 @@ def precision_for(device: torch.device, precision: str = "auto") -> str:
     instructions, fp32 elsewhere.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+        raise ValueError(f"没有名为 {precision!r} 的精度：可选 {', '.join(PRECISIONS)}")
     if device.type != "cuda":
         if precision == "fp16":
-            raise ValueError("precision fp16 needs a CUDA GPU; on the CPU use bf16, fp32 or auto")
+            raise ValueError("fp16 精度需要 CUDA GPU：在 CPU 上用 bf16、fp32 或 auto")
         if precision != "auto":
             return precision
         return "bf16" if cpu_has_bf16() else "fp32"
