@@ -93,7 +93,7 @@ def test_ablation_refuses_before_training_what_cannot_run():
         bench.ablation(2, ("fast", "turbo"), device="cpu")
     with pytest.raises(ValueError, match="at least 2 epochs"):
         bench.ablation(1, ("fast",), device="cpu")
-    with pytest.raises(ValueError, match="variant fp16: precision fp16 needs a CUDA GPU"):
+    with pytest.raises(ValueError, match="variant fp16: fp16 精度需要 CUDA GPU"):
         bench.ablation(2, ("fast", "fp16"), device="cpu")
 
 
@@ -143,9 +143,9 @@ def test_precision_follows_the_gpu(monkeypatch):
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, c=capability: c)
         assert precision_for(cuda) == expected
     assert precision_for(cuda, "fp32") == "fp32" and precision_for(cuda, "bf16") == "bf16"  # overridable
-    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+    with pytest.raises(ValueError, match="需要 CUDA GPU"):
         precision_for(CPU, "fp16")
-    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+    with pytest.raises(ValueError, match="没有名为 'fp8' 的精度"):
         precision_for(CPU, "fp8")
 
 

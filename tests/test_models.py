@@ -70,7 +70,7 @@ def test_vgg_block_shapes():
 
 
 def test_too_small_input_names_block_and_size():
-    with pytest.raises(ValueError, match=r"block 5 of 5 receives a 1x1 feature map.*at least 32x32"):
+    with pytest.raises(ValueError, match=r"第 5 个块（共 5 个块）收到 1×1 的特征图.*至少 32×32"):
         vgg(VGG11_ARCH, input_size=28)
 
 
@@ -93,7 +93,7 @@ def test_alexnet_matches_d2l_and_rejects_small_inputs():
     net = models.alexnet()
     assert net(torch.randn(1, 1, 224, 224)).shape == (1, 10)
     assert net[14].in_features == 6400
-    with pytest.raises(ValueError, match="at least 65x65"):
+    with pytest.raises(ValueError, match="至少 65×65"):
         models.alexnet(input_size=64)
 
 
@@ -151,9 +151,9 @@ def test_fewer_pools_keep_the_feature_map_larger():
     assert models.feature_size(VGG11_ARCH, 28, pools=3) == 3
     # the chapter's head at 96 px with 5 pools sees the same 3 x 3 x 128
     assert count_parameters(net) == count_parameters(models.build("vgg11", ratio=4, input_size=96))
-    with pytest.raises(ValueError, match="between 0 and the 5 blocks"):
+    with pytest.raises(ValueError, match="应在 0 到 5（块的个数）之间"):
         models.build("vgg11", input_size=28, pools=6)
-    with pytest.raises(ValueError, match=r"at least 32x32 px .* fewer pools"):
+    with pytest.raises(ValueError, match=r"至少 32×32 像素.*更少的汇聚层"):
         models.build("vgg11", input_size=28, pools=5)
 
 

@@ -2,12 +2,14 @@
 number the same as before the records were renamed (tests/old_records.json was taken from the old files)."""
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
+import torch
 
 from vggbook import runs
-from vggbook.runs import CHAPTER, RECORDED, RESULTS
+from vggbook.runs import CHAPTER, RECORDED, RESULTS, History
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = json.loads((Path(__file__).parent / "old_records.json").read_text())
@@ -55,8 +57,45 @@ def test_a_broken_record_names_the_file_and_the_fix(tmp_path):
     path = tmp_path / "vgg11.json"
     for text in ("{not json", "[1, 2]", json.dumps({"config": {"arch": "vgg12"}})):
         path.write_text(text)
-        with pytest.raises(ValueError, match=f"{path} is not a run record of this version.*git checkout -- {path}"):
+        with pytest.raises(ValueError, match=f"{path} 不是这个版本的运行记录.*git checkout -- {path}"):
             runs.History.load(path)
+
+
+@pytest.mark.parametrize("field,value,said", [
+    ("seconds", "12.5", "字段 epochs[1].seconds 应是 float，却是 str '12.5'"),
+    ("test_acc", None, "字段 epochs[1].test_acc 应是 float，却是 NoneType None"),
+    ("resize", "224", "字段 config.resize 应是 int，却是 str '224'"),
+    ("batch_norm", 1, "字段 config.batch_norm 应是 bool，却是 int 1"),
+    ("device", 3, "字段 device 应是 str，却是 int 3"),
+])
+def test_a_field_of_the_wrong_type_is_named_with_the_file(field, value, said, tmp_path):
+    d = json.loads((RESULTS / "full" / "vgg11.json").read_text())
+    where = d["epochs"][0] if field in d["epochs"][0] else d["config"] if field in d["config"] else d
+    where[field] = value
+    path = tmp_path / "vgg11.json"
+    path.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match=re.escape(f"{path} 不是这个版本的运行记录（{said}）")):
+        runs.History.load(path)
+
+
+def test_a_record_of_another_configuration_is_refused(tmp_path, monkeypatch):
+    """full/vgg11.json replaced by the 96 px record: not served as the chapter's run."""
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "vgg11.json").write_text((RESULTS / "full" / "vgg11-96px.json").read_text())
+    monkeypatch.setattr(runs, "RESULTS", tmp_path)
+    with pytest.raises(ValueError, match=re.escape("vgg11.json 记录的是另一个配置的运行：resize 96（应为 224）")):
+        runs.recorded(CHAPTER)
+
+
+def test_compare_names_a_broken_run_in_one_line(tmp_path, capsys):
+    from vggbook.__main__ import main
+    (tmp_path / "full").mkdir()
+    d = json.loads((RESULTS / "full" / "vgg11.json").read_text())
+    d["epochs"][0]["seconds"] = "12.5"
+    (tmp_path / "full" / "vgg11.json").write_text(json.dumps(d))
+    assert main(["compare", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"{tmp_path / 'full' / 'vgg11.json'} 不是这个版本的运行记录" in err
 
 
 def test_the_cpu_record_06_looks_inside_keeps_its_weights_and_predictions(fmnist):
@@ -72,8 +111,14 @@ def test_the_cpu_record_06_looks_inside_keeps_its_weights_and_predictions(fmnist
 def test_weights_round_trip_through_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "MODEL_CACHE", tmp_path)
     assert runs.load_weights(CHAPTER, "smoke") is None
-    net = runs.make_model(runs.sized(CHAPTER, "smoke"))
-    path = runs.save_weights(net, CHAPTER, "smoke")
+    cfg = runs.sized(CHAPTER, "smoke")
+    net = runs.make_model(cfg)
+    h = History(cfg, "smoke", "cpu", "2026-12-07", torch.__version__)
+    with pytest.raises(ValueError, match="只完成了 1 个迭代周期中的 0 个"):  # a stopped run is never cached
+        runs.save_weights(net, h)
+    assert runs.load_weights(CHAPTER, "smoke") is None
+    h.epochs = [{"epoch": 1, "loss": 2.3, "train_acc": 0.1, "test_acc": 0.1, "seconds": 1.0}]
+    path = runs.save_weights(net, h)
     back = runs.load_weights(CHAPTER, "smoke")
     assert path.parent == tmp_path and all((a == b).all() for a, b in zip(net.state_dict().values(),
                                                                             back.state_dict().values()))

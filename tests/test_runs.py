@@ -45,8 +45,9 @@ def test_profiles_shrink_a_run_but_never_below_what_the_network_needs(monkeypatc
     monkeypatch.setitem(runs.PROFILES, "cpu", {"epochs": 6, "resize": 32})
     assert runs.sized(CHAPTER, "cpu").resize == 32 and runs.sized(ALEXNET, "cpu").resize == 65
     runs.make_model(runs.sized(ALEXNET, "cpu"))      # ... and builds there
-    # ...except smoke, which is for CI: it shrinks everything
-    assert runs.sized(Config(resize=160, epochs=3), "smoke") == runs.sized(CHAPTER, "smoke")
+    # smoke too (CI's profile) keeps what the reader chose, and caps only the number of images
+    assert runs.sized(Config(resize=64, epochs=2, lr=0.5), "smoke") == Config(
+        resize=64, epochs=2, lr=0.5, train_limit=256, test_limit=256)
 
 
 def test_record_names_say_what_differs_from_the_chapter():
@@ -64,13 +65,13 @@ def test_the_environment_is_read_when_asked(monkeypatch):
     monkeypatch.setenv("VGGBOOK_PROFILE", " Smoke")
     assert runs.current_profile() == "smoke"
     monkeypatch.setenv("VGGBOOK_PROFILE", "fast")
-    with pytest.raises(ValueError, match="VGGBOOK_PROFILE='fast' is not a run profile: use one of full, cpu, smoke"):
+    with pytest.raises(ValueError, match="VGGBOOK_PROFILE='fast' 不是一个运行配置：可选 full, cpu, smoke"):
         runs.current_profile()
     for value, wanted in (("on", True), ("0", False), ("", False)):
         monkeypatch.setenv("VGGBOOK_RETRAIN", value)
         assert runs.should_train(False) is wanted and runs.should_train(True) is True
     monkeypatch.setenv("VGGBOOK_RETRAIN", "maybe")
-    with pytest.raises(ValueError, match="neither yes nor no.*%env VGGBOOK_RETRAIN=1"):
+    with pytest.raises(ValueError, match="既不是“是”也不是“否”.*%env VGGBOOK_RETRAIN=1"):
         runs.should_train()
 
 
@@ -99,7 +100,7 @@ def test_a_cpu_run_of_alexnet_trains_at_the_size_it_needs(fmnist, monkeypatch):
     monkeypatch.setattr(runs, "load_fashion_mnist", lambda *a, **k: small)
     monkeypatch.setitem(runs.PROFILES, "cpu", {"epochs": 1, "resize": 32})
     h, _ = runs.train(ALEXNET, profile="cpu", device="cpu", progress=False)
-    assert h.config.resize == 65 and len(h.epochs) == 1 and h.label == "alexnet @65px, 1 ep [cpu]"
+    assert h.config.resize == 65 and len(h.epochs) == 1 and h.label == "alexnet @65px, 1 ep [CPU]"
 
 
 def test_nan_is_caught_within_check_every_steps(fmnist):
@@ -184,14 +185,14 @@ def test_compare_flags_disagreement_cpu_runs_and_missing_records(tmp_path, monke
     new = tmp_path / "new"
     _gpu_copy(learned).save(runs.record_path(learned.config, "full", new))
     assert runs.compare(new, require_all=False) == []
-    assert runs.compare(new) == [f"{other.name()}: recorded, but not retrained"]
+    assert runs.compare(new) == [f"{other.name()}：有记录，但没有重新训练"]
     worse = _gpu_copy(learned, epochs=[dict(e) for e in learned.epochs])
     worse.epochs[-1]["test_acc"] -= 0.05
     worse.save(runs.record_path(learned.config, "full", new))
-    assert "more than 0.015 apart" in runs.compare(new, require_all=False)[0]
+    assert "相差超过 0.015" in runs.compare(new, require_all=False)[0]
     learned.save(runs.record_path(learned.config, "full", new))  # a CPU run
-    assert "only finished runs on a CUDA GPU" in runs.compare(new, require_all=False)[0]
-    with pytest.raises(ValueError, match="no full-profile runs in"):
+    assert "只能对照在 CUDA GPU 上完成的运行" in runs.compare(new, require_all=False)[0]
+    with pytest.raises(ValueError, match="中没有 full 配置的运行"):
         runs.compare(tmp_path / "nothing")
 
 
@@ -234,7 +235,7 @@ def test_the_claims_arms_differ_from_their_partner_in_one_thing_only():
 def test_a_config_refuses_pools_and_heads_it_cannot_build():
     with pytest.raises(ValueError, match="unknown head 'avg'"):
         Config(head="avg")
-    with pytest.raises(ValueError, match="between 0 and the 5 blocks"):
+    with pytest.raises(ValueError, match="应在 0 到 5（块的个数）之间"):
         runs.make_model(Config(pools=7))
     with pytest.raises(ValueError, match="VGG networks only"):
         Config(arch="alexnet", pools=3)

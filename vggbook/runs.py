@@ -552,20 +552,20 @@ def compare(retrained_dir: Path, *, tolerance: float = 0.015, require_all: bool 
     """Problems found comparing runs retrained on a GPU with the book's records (empty: they agree)."""
     runs = {p.stem: History.load(p) for p in sorted(Path(retrained_dir).glob("full/*.json"))}
     if not runs:
-        raise ValueError(f"no full-profile runs in {retrained_dir}/full/: give the VGGBOOK_RUNS_DIR of a GPU job")
+        raise ValueError(f"{retrained_dir}/full/ 中没有 full 配置的运行：给出一次 GPU 作业的 VGGBOOK_RUNS_DIR")
     problems = []
     for name, h in runs.items():
         ref = recorded(h.config)
         if h.interrupted or not h.device.startswith("NVIDIA"):
-            problems.append(f"{name}: {'interrupted, ' if h.interrupted else ''}on {h.device}: only finished "
-                            f"runs on a CUDA GPU can be compared")
+            problems.append(f"{name}：{'中断的运行，' if h.interrupted else ''}在 {h.device} 上：只能对照在 CUDA GPU "
+                            f"上完成的运行")
         elif ref is None:
-            problems.append(f"{name}: no recorded run to compare with")
+            problems.append(f"{name}：没有可以对照的记录")
         elif abs(h.test_acc - ref.test_acc) > tolerance:
-            problems.append(f"{name}: test acc {h.test_acc:.4f} retrained vs {ref.test_acc:.4f} recorded, "
-                            f"more than {tolerance} apart")
+            problems.append(f"{name}：重新训练的测试精度 {h.test_acc:.4f}，记录的 {ref.test_acc:.4f}，"
+                            f"相差超过 {tolerance}")
     if require_all:
-        problems += [f"{p.stem}: recorded, but not retrained" for p in sorted((RESULTS / "full").glob("*.json"))
+        problems += [f"{p.stem}：有记录，但没有重新训练" for p in sorted((RESULTS / "full").glob("*.json"))
                      if p.stem not in runs]
     return problems
 
