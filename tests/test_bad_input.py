@@ -208,7 +208,7 @@ def test_a_loss_that_becomes_nan_stops_with_one_line(few_images, monkeypatch, ca
         return net
     monkeypatch.setattr(runs, "build", broken)
     assert main(FULL3) == 1
-    assert "错误：the training loss became nan in epoch 1" in capsys.readouterr().err
+    assert "错误：训练损失在第 1 个迭代周期变成了 nan：运行已停止" in capsys.readouterr().err
 
 
 def test_gpu_job_never_deletes_what_it_did_not_write(tmp_path):

@@ -89,7 +89,7 @@ def test_corrupt_content_names_file_and_checksum(copy_dir):
     raw = bytearray(gzip.decompress(p.read_bytes()))
     raw[100] ^= 1
     p.write_bytes(gzip.compress(bytes(raw)))
-    with pytest.raises(DataCorruptError, match="expected 15d484375f8d13e6eb1aabb0c3f46965") as e:
+    with pytest.raises(DataCorruptError, match="应为 15d484375f8d13e6eb1aabb0c3f46965") as e:
         data.load_fashion_mnist(copy_dir)
     assert str(p) in str(e.value)
 
@@ -113,7 +113,7 @@ def test_missing_data_names_every_place_and_three_ways(nowhere):
         assert str(nowhere / place) in msg
     assert "apt-get install dataset-fashion-mnist" in msg and "python -m vggbook data" in msg
     # the fix comes first, in a notebook's terms as well as the shell's, then where it looked
-    assert msg.index("%env VGGBOOK_DATA=") < msg.index("export VGGBOOK_DATA=") < msg.index("Looked in")
+    assert msg.index("%env VGGBOOK_DATA=") < msg.index("export VGGBOOK_DATA=") < msg.index("找过这些地方")
 
 
 def test_a_named_folder_without_the_data_is_an_error_not_skipped(nowhere, copy_dir, monkeypatch):
@@ -159,7 +159,7 @@ def test_offline_download_fails_clearly_and_leaves_nothing(nowhere, monkeypatch)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{port}/"])
-    with pytest.raises(DataNotFoundError, match=r"(?s)download into .* failed .*offline") as e:
+    with pytest.raises(DataNotFoundError, match=r"(?s)下载到 .* 失败.*没有联网") as e:
         data.load_fashion_mnist()
     assert "apt-get install dataset-fashion-mnist" in str(e.value)
     assert not (nowhere / "cache").exists() or list((nowhere / "cache").rglob("*")) == []

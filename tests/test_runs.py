@@ -114,7 +114,7 @@ def test_nan_is_caught_within_check_every_steps(fmnist):
         out = original(x)
         return out * float("nan") if seen["n"] >= 3 else out
     net.forward = forward
-    with pytest.raises(FloatingPointError, match="at step 4 of epoch 1"):
+    with pytest.raises(FloatingPointError, match="第 1 个迭代周期的第 4 步"):
         fit(net, train_iter, test_iter, 1, torch.optim.SGD(net.parameters(), lr=0.01), check_every=4)
     assert seen["n"] == 4  # 16 batches in the epoch: stopped after 4
 
@@ -124,7 +124,7 @@ def test_nan_in_a_short_epoch_is_caught_at_its_end(fmnist):
     net = runs.make_model(Config(resize=32))
     with torch.no_grad():
         net[-1].weight.fill_(float("nan"))
-    with pytest.raises(FloatingPointError, match="in epoch 1"):
+    with pytest.raises(FloatingPointError, match="在第 1 个迭代周期变成了"):
         fit(net, train_iter, test_iter, 3, torch.optim.SGD(net.parameters(), lr=0.05))
 
 

@@ -109,14 +109,13 @@ def find_data(root: str | os.PathLike | None = None, *, download: bool = False) 
             f"以查找通常的位置。Looked for {', '.join(FILES)} (.gz or unpacked) in: "
             + ", ".join(str(p) for p in looked))
     if not download:
-        raise DataNotFoundError(_not_found_message(looked, "download was not attempted (download=False)"))
+        raise DataNotFoundError(_not_found_message(looked, "没有尝试下载（download=False）"))
     try:
         return _download(CACHE_DIR)
     except Exception as e:  # no network, a proxy, a server down: say so, then the ways out
         raise DataNotFoundError(_not_found_message(
             looked,
-            f"torchvision's download into {CACHE_DIR} failed ({type(e).__name__}: {e}); "
-            f"this machine may be offline")) from None
+            f"torchvision 下载到 {CACHE_DIR} 失败（{type(e).__name__}: {e}）；这台机器可能没有联网")) from None
 
 
 def _download(cache: Path) -> Path:
@@ -149,8 +148,8 @@ def _download(cache: Path) -> Path:
 
 
 def _not_found_message(looked: list[Path], download_note: str) -> str:
-    return (f"找不到 Fashion-MNIST（Fashion-MNIST was not found; {download_note}）。\n{HOW_TO_GET}\n"
-            f"Looked in: {', '.join(str(p) for p in looked)}")
+    return (f"找不到 Fashion-MNIST（{download_note}）。\n{HOW_TO_GET}\n"
+            f"找过这些地方：{', '.join(str(p) for p in looked)}")
 
 
 def read_verified(path: Path) -> bytes:
@@ -162,14 +161,14 @@ def read_verified(path: Path) -> bytes:
         data = gzip.decompress(raw) if path.suffix == ".gz" else raw
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise DataCorruptError(
-            f"{path} cannot be read or unpacked ({e}): the file is truncated or corrupt. Expected the "
-            f"unpacked content to have MD5 {md5} ({size:,} bytes). Delete it and get a fresh copy.\n"
+            f"{path} 读不出来或解压失败（{e}）：文件不完整或已损坏。解压后的内容应有 MD5 {md5}"
+            f"（{size:,} 字节）。删掉它，重新取一份。\n"
             f"{HOW_TO_GET}") from e
     got = hashlib.md5(data).hexdigest()
     if got != md5:
         raise DataCorruptError(
-            f"{path} is corrupt or truncated: its unpacked content has MD5 {got} ({len(data):,} bytes), "
-            f"expected {md5} ({size:,} bytes). Delete it and get a fresh copy.\n{HOW_TO_GET}")
+            f"{path} 已损坏或不完整：解压后的内容 MD5 为 {got}（{len(data):,} 字节），应为 {md5}"
+            f"（{size:,} 字节）。删掉它，重新取一份。\n{HOW_TO_GET}")
     return data
 
 

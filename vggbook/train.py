@@ -107,8 +107,8 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
                 # A look at the loss every check_every steps (a host sync).
                 if i % check_every == 0 and not torch.isfinite(loss_sum):
                     raise FloatingPointError(
-                        f"the training loss became {loss_sum.item()} "
-                        f"at step {i} of epoch {epoch}")
+                        f"训练损失在第 {epoch} 个迭代周期的第 {i} 步"
+                        f"变成了 {loss_sum.item()}")
             test_acc = evaluate_accuracy(net, test_iter)
             # The one host-device sync point of the epoch: wait for the
             # device (timer.stop), then read the three numbers.
@@ -117,7 +117,7 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
                 [loss_sum, correct.float(), test_acc.float()]).tolist()
             if not math.isfinite(loss_total):
                 raise FloatingPointError(
-                    f"the training loss became {loss_total} in epoch {epoch}")
+                    f"训练损失在第 {epoch} 个迭代周期变成了 {loss_total}")
             row = {"epoch": epoch, "loss": loss_total / n,
                    "train_acc": train_correct / n, "test_acc": test_acc,
                    "seconds": seconds}
