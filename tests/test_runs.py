@@ -172,6 +172,21 @@ def test_run_writes_what_it_trains_to_the_runs_dir_and_reuses_it(tmp_path, monke
     assert runs.run(cfg, retrain=True) == h  # a second notebook asking for it gets that run
 
 
+def test_run_never_keeps_a_stopped_run_as_the_finished_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("VGGBOOK_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("VGGBOOK_PROFILE", "smoke")
+    cfg = runs.sized(Config(resize=32, epochs=2), "smoke")
+    row = {"epoch": 1, "loss": 2.0, "train_acc": 0.3, "test_acc": 0.3, "seconds": 1.0}
+    stopped = History(cfg, "smoke", "cpu", "2026-12-07", torch.__version__, epochs=[row])
+    finished = History(cfg, "smoke", "cpu", "2026-12-07", torch.__version__, epochs=[row, {**row, "epoch": 2}])
+    monkeypatch.setattr(runs, "train", lambda *a, **k: (stopped, None))
+    runs.run(cfg, retrain=True)
+    assert not (tmp_path / "smoke" / f"{cfg.name()}.json").exists()
+    assert History.load(tmp_path / "smoke" / f"{cfg.name()}.interrupted.json") == stopped
+    monkeypatch.setattr(runs, "train", lambda *a, **k: (finished, None))
+    assert runs.run(cfg, retrain=True) == finished  # trained again: the stopped run is not reused
+
+
 def _gpu_copy(h: History, **changes) -> History:
     return History(**{**h.__dict__, "device": "NVIDIA test GPU", "profile": "full", **changes})
 

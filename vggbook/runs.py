@@ -538,13 +538,14 @@ def run(cfg: Config, *, retrain: bool = False, on_epoch=None, progress: bool = T
     profile = current_profile()
     out = os.environ.get("VGGBOOK_RUNS_DIR", "").strip()
     path = record_path(cfg, profile, Path(out)) if out else None
-    if path is not None and path.is_file() and not (h := History.load(path)).interrupted:
+    if path is not None and path.is_file():  # only a finished run has this name (History.save)
+        h = History.load(path, expect=sized(cfg, profile))
         print(f"与 {path} 中已训练的运行相同，直接读取。")
         return h
     h, _ = train(cfg, profile=profile, on_epoch=on_epoch, progress=progress)
     print(h.summary())
     if path is not None and h.epochs:
-        h.save(path)
+        print(f"写好了 {h.save(path)}")
     return h
 
 
