@@ -92,7 +92,8 @@ def test_ctrl_c_during_start_up_exits_130_with_one_line(delay):
     """Ctrl-C while `python -m vggbook` is still loading torch (a few seconds): one line, exit 130."""
     import time
     p = subprocess.Popen([sys.executable, "-m", "vggbook", "data"], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,  # Ctrl-C reaches it even if this runs in the background
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)

@@ -157,8 +157,11 @@ def test_run_loads_the_record_unless_asked_to_retrain(monkeypatch, capsys):
     monkeypatch.setattr(runs, "train", lambda cfg, **kw: trained.append((cfg, kw["profile"])) or (h, None))
     monkeypatch.setenv("VGGBOOK_PROFILE", "smoke")
     runs.run(CHAPTER, retrain=True)
-    runs.run(Config(resize=40))  # no record of this one: trains
+    runs.run(Config(resize=40), retrain=True)
     assert trained == [(CHAPTER, "smoke"), (Config(resize=40), "smoke")]
+    with pytest.raises(ValueError, match="本书没有 vgg11/4 @40px, 10 ep 的记录：设 RETRAIN = True"):
+        runs.run(Config(resize=40))  # no record, and not asked: nothing trains
+    assert len(trained) == 2
 
 
 def test_run_writes_what_it_trains_to_the_runs_dir_and_reuses_it(tmp_path, monkeypatch):

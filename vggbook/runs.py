@@ -526,15 +526,18 @@ def recorded(cfg: Config, profile: str = "full") -> History | None:
 
 def run(cfg: Config, *, retrain: bool = False, on_epoch=None, progress: bool = True) -> History:
     """The recorded GPU run of `cfg`, unless `retrain` (or VGGBOOK_RETRAIN) asks to train; then a new run.
+    Without a record, and not asked to train, a ValueError says how to ask.
 
     A new run is sized by VGGBOOK_PROFILE (on a CPU, the cpu profile). With VGGBOOK_RUNS_DIR it is also
     written there, and a finished run of the same configuration already there is reused (the GPU job).
     """
     if not should_train(retrain):
         h = recorded(cfg)
-        if h is not None:
-            print(f"载入本书记录的运行：{h.device}，{h.date[:10]}（要自己训练，设 RETRAIN = True）。")
-            return h
+        if h is None:  # nothing trains unless the learner asks for it
+            raise ValueError(f"本书没有 {cfg.label()} 的记录：设 RETRAIN = True（或 VGGBOOK_RETRAIN=1），"
+                             f"在这台机器上训练它")
+        print(f"载入本书记录的运行：{h.device}，{h.date[:10]}（要自己训练，设 RETRAIN = True）。")
+        return h
     profile = current_profile()
     out = os.environ.get("VGGBOOK_RUNS_DIR", "").strip()
     path = record_path(cfg, profile, Path(out)) if out else None
