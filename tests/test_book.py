@@ -3,6 +3,7 @@
 Slow (about a minute): select or skip it with `-m book` / `-m "not book"`. The book is built into a
 temporary folder, so the repository's own _build is left alone.
 """
+import json
 import re
 import subprocess
 import sys
@@ -12,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", "05_exercises", "06_inside_vgg",
-             "07_vgg_wont_learn", "08_claims_measured"]
-PAGES = ["book/intro", "book/summary", "book/performance", "book/glossary", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
+             "07_vgg_wont_learn", "08_claims_measured", "09_faq"]
+PAGES = ["book/intro", "book/summary", "book/performance", "book/engineering", "book/glossary", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
 pytestmark = pytest.mark.book
@@ -45,7 +46,9 @@ def test_page_exists(build, page):
 def test_notebook_page(build, name):
     _, html = build
     text = (html / "notebooks" / f"{name}.html").read_text(encoding="utf-8")
-    assert "<img" in text, f"{name}: no figure on the page"
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    stored = sum("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", []))
+    assert text.count("<img") >= stored, f"{name}: {stored} figures stored, {text.count('<img')} on the page"
     assert "colab.research.google.com" in text, f"{name}: no Colab launch button"
     assert "Traceback" not in text, f"{name}: a traceback is shown on the page"
     assert not re.search(r'class="[^"]*\b(output_error|traceback)\b', text), f"{name}: an error output"

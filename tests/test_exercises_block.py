@@ -17,7 +17,7 @@ from exercise_helpers import (assert_asked_before_answered, assert_check_leaves_
                               assert_task_between_the_code_and_the_self_check)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_vgg_block.ipynb"
-KEYS = ["block-output-shape", "block-param-count", "two-3x3-receptive-field", "two-3x3-vs-5x5-weights"]
+KEYS = ["block-param-count", "two-3x3-receptive-field", "two-3x3-vs-5x5-weights"]
 
 
 def _verdict(capsys, key, answer):
@@ -28,15 +28,13 @@ def _verdict(capsys, key, answer):
 # ---------------------------------------------------------------- predict, then check
 
 def test_the_answers_are_the_ones_the_notebook_teaches():
-    assert reference("block-output-shape") == (1, 64, 112, 112)
     assert reference("block-param-count") == 9 * 1 * 64 + 64 + 9 * 64 * 64 + 64 == 37_568
     assert reference("two-3x3-receptive-field") == 5
     assert reference("two-3x3-vs-5x5-weights") == pytest.approx(18 / 25)
 
 
 @pytest.mark.parametrize("key,answer", [
-    ("block-output-shape", (1, 64, 112, 112)), ("block-output-shape", [1, 64, 112, 112]),
-    ("block-output-shape", torch.Size([1, 64, 112, 112])), ("block-param-count", 37568),
+    ("block-param-count", 37568), ("block-param-count", 37568.0),
     ("two-3x3-receptive-field", 5), ("two-3x3-receptive-field", 5.0),
     ("two-3x3-vs-5x5-weights", 0.72), ("two-3x3-vs-5x5-weights", 18 / 25)])
 def test_right_answers_in_any_reasonable_form(capsys, key, answer):
@@ -45,15 +43,6 @@ def test_right_answers_in_any_reasonable_form(capsys, key, answer):
 
 
 WRONG = [
-    ("block-output-shape", 112, "元组"),
-    ("block-output-shape", (64, 112, 112), "4 维"),
-    ("block-output-shape", (2, 64, 112, 112), "批量大小不变"),
-    ("block-output-shape", (1, 1, 112, 112), "out_channels"),
-    ("block-output-shape", (1, 64, 224, 224), "最后还有一层"),
-    ("block-output-shape", (1, 64, 56, 56), "缩小得太多"),
-    ("block-output-shape", (1, 64, 222, 222), "填充"),
-    ("block-output-shape", (1, 64, 111, 111), "步幅为 2"),
-    ("block-output-shape", (1, 64, 112, 56), "高应等于宽"),
     ("block-param-count", "37568", "整数"),
     ("block-param-count", 576 + 36864, "只数了权重"),
     ("block-param-count", 640, "两个都要数"),
@@ -87,7 +76,7 @@ def test_a_wrong_answer_gets_a_hint_not_the_answer(capsys, key, answer, hint):
     assert ok is False and out.startswith("✘ 还不对："), out
     assert hint in out, out
     expected = reference(key)
-    shown = {"block-output-shape": ["112)"], "block-param-count": ["37568", "37 568", "37,568"],
+    shown = {"block-param-count": ["37568", "37 568", "37,568"],
              "two-3x3-receptive-field": ["5×5", "边长是 5", " 5 "], "two-3x3-vs-5x5-weights": ["0.72", "18/25"]}[key]
     assert not any(s in out for s in shown), f"the hint gives the answer {expected!r} away: {out}"
 
@@ -275,7 +264,6 @@ def test_self_check_questions_are_exercises_with_folded_solutions():
 
 # For each item: text that gives its answer away, which no cell (source or output) before its check may hold.
 GIVEAWAYS = {
-    "block-output-shape": ["112"],
     "block-param-count": ["37568", "37 568", "37,568", "36\\,928", "36928"],
     "two-3x3-receptive-field": ["感受野是 5×5", "感受野都是 5×5", "同样大的输入区域"],
     "two-3x3-vs-5x5-weights": ["18C^2", "18C²", "0.72", "18/25"],

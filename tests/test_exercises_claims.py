@@ -143,7 +143,7 @@ def test_the_check_leaves_the_random_numbers_alone():
 
 def test_each_question_is_asked_before_the_notebook_answers_it():
     assert_asked_before_answered(NOTEBOOK, {
-        "08-guess-5x5": ["浅网络更好"],
+        "08-guess-5x5": ["两者的范围不重叠，B-5x5 高"],
         "08-side-28-3pools": ["28→14→7→3"],
         "08-fc1-params-28": ["4,722,688"],
         "08-gap-params": ["1,290 个参数"],

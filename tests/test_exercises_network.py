@@ -14,11 +14,11 @@ from vggbook.exercises import network as ex
 from vggbook.models import VGG11_ARCH, count_parameters, feature_size, narrow, vgg, vgg_block
 
 from exercise_helpers import (assert_asked_before_answered, assert_check_leaves_the_random_numbers_alone,
-                              assert_self_check_is_folded, notebook_markdown,
+                              assert_self_check_is_folded, notebook_markdown, solution_after,
                               assert_task_between_the_code_and_the_self_check)
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_vgg_network.ipynb"
-KEYS = ["vgg11-last-side-224", "vgg11-first-linear-share", "vgg11-last-side-96", "narrow-vgg11-96px-first-linear"]
+KEYS = ["vgg11-last-side-224", "vgg11-first-linear-share", "vgg11-min-input"]
 
 
 def _verdict(capsys, key, answer):
@@ -33,14 +33,16 @@ def _first_linear(net):
 # ---------------------------------------------------------------- predict, then check
 
 def test_the_answers_are_the_ones_the_notebook_shows():
-    assert reference("vgg11-last-side-224") == 7 and reference("vgg11-last-side-96") == 3
-    assert reference("narrow-vgg11-96px-first-linear") == 128 * 3 * 3 == 1152
+    assert reference("vgg11-last-side-224") == 7 and reference("vgg11-min-input") == 2 ** 5 == 32
+    assert feature_size(VGG11_ARCH, 32) == 1
+    with pytest.raises(ValueError):
+        feature_size(VGG11_ARCH, 31)
     assert reference("vgg11-first-linear-share") == pytest.approx((25088 * 4096 + 4096) / 128_806_154)
 
 
 @pytest.mark.parametrize("key,answer", [
-    ("vgg11-last-side-224", 7), ("vgg11-last-side-224", 7.0), ("vgg11-last-side-96", 3),
-    ("narrow-vgg11-96px-first-linear", 1152), ("vgg11-first-linear-share", 0.798),
+    ("vgg11-last-side-224", 7), ("vgg11-last-side-224", 7.0), ("vgg11-min-input", 32), ("vgg11-min-input", 32.0),
+    ("vgg11-first-linear-share", 0.798),
     ("vgg11-first-linear-share", 0.7978), ("vgg11-first-linear-share", 25088 * 4096 / 128_806_154)])
 def test_right_answers_in_any_reasonable_form(capsys, key, answer):
     ok, out = _verdict(capsys, key, answer)
@@ -56,9 +58,6 @@ WRONG = [
     ("vgg11-last-side-224", 512, "不是通道数"),
     ("vgg11-last-side-224", 25088, "展平后的元素个数"),
     ("vgg11-last-side-224", 5, "向下取整"),
-    ("vgg11-last-side-96", 7, "224 px 时的边长"),
-    ("vgg11-last-side-96", 6, "减半了 4 次"),
-    ("vgg11-last-side-96", 4608, "展平后的元素个数"),
     ("vgg11-first-linear-share", 79.8, "百分数"),
     ("vgg11-first-linear-share", 7, "0 到 1"),
     ("vgg11-first-linear-share", 0.928, "三个全连接层合计"),
@@ -66,13 +65,16 @@ WRONG = [
     ("vgg11-first-linear-share", 0.8, "很接近"),
     ("vgg11-first-linear-share", 0.5, "in_features × 4096"),
     ("vgg11-first-linear-share", "0.8", "小数"),
-    ("narrow-vgg11-96px-first-linear", 4608, "完整宽度"),
-    ("narrow-vgg11-96px-first-linear", 128 * 49, "7×7"),
-    ("narrow-vgg11-96px-first-linear", 25088, "7×7"),
-    ("narrow-vgg11-96px-first-linear", 384, "高和宽两个方向"),
-    ("narrow-vgg11-96px-first-linear", 128, "通道数 × 高 × 宽"),
-    ("narrow-vgg11-96px-first-linear", 1000, "narrow(conv_arch, 4)"),
-    ("narrow-vgg11-96px-first-linear", "1152", "整数"),
+    ("vgg11-min-input", 28, "Fashion-MNIST"),
+    ("vgg11-min-input", 224, "不是最小的"),
+    ("vgg11-min-input", 2 ** 8, "不是卷积层"),
+    ("vgg11-min-input", 16, "减半 4 次"),
+    ("vgg11-min-input", 64, "减半 6 次"),
+    ("vgg11-min-input", 31, "太小了"),
+    ("vgg11-min-input", 0, "太小了"),
+    ("vgg11-min-input", 33, "还可以更小"),
+    ("vgg11-min-input", (32, 32), "整数"),
+    ("vgg11-min-input", "32", "整数"),
 ]
 
 
@@ -81,9 +83,8 @@ def test_a_wrong_answer_gets_a_hint_not_the_answer(capsys, key, answer, hint):
     ok, out = _verdict(capsys, key, answer)
     assert ok is False and out.startswith("✘ 还不对："), out
     assert hint in out, out
-    shown = {"vgg11-last-side-224": ["7×7", "是 7", " 7 "], "vgg11-last-side-96": ["3×3", "是 3", " 3 "],
-             "vgg11-first-linear-share": ["0.79", "0.80", "80%", "79.8 %"],
-             "narrow-vgg11-96px-first-linear": ["1152", "1 152", "128·3·3"]}[key]
+    shown = {"vgg11-last-side-224": ["7×7", "是 7", " 7 "], "vgg11-min-input": ["32", "2^5", "2⁵", "2 ** 5"],
+             "vgg11-first-linear-share": ["0.79", "0.80", "80%", "79.8 %"]}[key]
     assert not any(s in out for s in shown), f"the hint gives the answer {reference(key)!r} away: {out}"
 
 
@@ -107,9 +108,11 @@ def _head(in_features, *, dropout=0.5, classes=10, relu=True, shared=False):
 
 
 def _reader(side=lambda conv_arch, input_size: input_size // 2 ** len(conv_arch), update=True, flatten=True,
-            **head):
+            guard=True, **head):
     """A reader's my_vgg: the chapter's code with the side computed by `side`, and one thing changed."""
     def my_vgg(conv_arch, input_size=224):
+        if guard and input_size // 2 ** len(conv_arch) == 0:
+            raise ValueError(f"{len(conv_arch)} blocks need at least {2 ** len(conv_arch)} px")
         blocks, in_channels = [], 1
         for num_convs, out_channels in conv_arch:
             blocks.append(vgg_block(num_convs, in_channels, out_channels))
@@ -136,6 +139,8 @@ def _by_dummy_forward(conv_arch, input_size=224):
 def _needs_real_tensors(conv_arch, input_size=224):
     """A reader whose side computation does not run on the meta device (the checker builds it for real)."""
     side = int(torch.tensor(input_size) // 2 ** len(conv_arch))
+    if side == 0:
+        raise ValueError("input too small")
     return _reader(side=lambda *_: side)(conv_arch, input_size)
 
 
@@ -180,6 +185,8 @@ BUGGY = [
     ("1000-classes", _reader(classes=1000), ["Linear(4096 → 10)", "Linear(4096 → 1000)"]),
     ("no-relu-in-head", _reader(relu=False), ["应是 ReLU"]),
     ("custom-forward", _custom_forward, ["my_vgg(narrow(conv_arch, 4), input_size=32)", "输出却不同"]),
+    ("no-error-when-too-small", _reader(guard=False), ["my_vgg(conv_arch, input_size=28)", "没有报错", "边长是 0",
+                                                       "raise ValueError"]),
     ("no-input-size", lambda conv_arch: models.vgg(conv_arch), ["input_size", "def my_vgg(conv_arch, input_size=224)"]),
     ("raises", lambda conv_arch, input_size=224: {}["oops"], ["出错", "KeyError"]),
     ("returns-a-list", lambda conv_arch, input_size=224: list(models.vgg(conv_arch, input_size=input_size)),
@@ -216,6 +223,8 @@ def test_the_checker_covers_several_architectures_and_sizes():
     assert len({len(a) for a in archs}) >= 2  # not only 5 blocks: a side of input_size // 32 is caught
     assert {label for label, _ in ex.VGG_FORWARD} <= {label for label, _ in ex.VGG_ARCHS}
     assert check_vgg.reference is models.vgg
+    with pytest.raises(ValueError):  # the too-small case: the package's vgg refuses it too
+        models.vgg(VGG11_ARCH, input_size=ex.TOO_SMALL)
 
 
 def test_the_checker_leaves_the_readers_random_numbers_alone(capsys):
@@ -242,39 +251,41 @@ def test_the_share_quoted_in_the_prose():
     assert f"{convs:,}".replace(",", " ") + " 个，约 " + f"{round(100 * convs / total)}%" in text
 
 
-def test_self_check_six_blocks():
-    text, six = _markdown(), VGG11_ARCH + ((2, 512),)
-    assert feature_size(six, 64) == 1
-    with pytest.raises(ValueError):
-        feature_size(six, 63)
-    side = feature_size(six, 224)
-    in_features = _first_linear(vgg(six)).in_features
-    assert (side, in_features) == (3, 4608)
-    assert "至少要有 $2^6=64$ 个像素" in text and f"512×{side}×{side}" in text and "输入维度是 4 608" in text
-
-
-def test_self_check_params_at_96_px():
+def test_self_check_in_channels_not_updated():
     text = _markdown()
-    big, small = vgg(VGG11_ARCH), vgg(VGG11_ARCH, input_size=96)
-    assert _convs(big) == _convs(small) == 9_219_328 and "仍是 9 219 328 个" in text
-    drop = count_parameters(big) - count_parameters(small)
-    assert drop == (25088 - 4608) * 4096 == 83_886_080 and "83\\,886\\,080" in text
-    assert (count_parameters(big), count_parameters(small)) == (128_806_154, 44_920_074)
-    assert "从 128 806 154 降到 44 920 074" in text
-    assert f"约为原来的 {round(100 * count_parameters(small) / count_parameters(big))}%" in text
-
-
-def test_self_check_hard_coded_7x7():
-    text = _markdown()
-    blocks, in_channels = [], 1
-    for num_convs, out_channels in VGG11_ARCH:
-        blocks.append(vgg_block(num_convs, in_channels, out_channels))
-        in_channels = out_channels
-    chapter = nn.Sequential(*blocks, *_head(out_channels * 7 * 7))  # d2l-zh's vgg: builds at any size
+    forgets = _reader(update=False)(VGG11_ARCH)  # builds: each Conv2d only knows the channels it was given
     with pytest.raises(RuntimeError) as error:
-        chapter(torch.zeros(1, 1, 96, 96))
-    message = re.search(r"`(mat1 and mat2 shapes cannot be multiplied[^`]*)`", text)
+        forgets(torch.zeros(1, 1, 224, 224))
+    message = re.search(r"`(Given groups=1, weight of size[^`]*)`", text)
     assert message and message[1] in str(error.value), (str(error.value), message)
+    assert "第 2 个块的第一个卷积层收到 64 个通道" in text
+
+
+def test_self_check_rgb():
+    text = _markdown()
+    grey, rgb = vgg(VGG11_ARCH), vgg(VGG11_ARCH, in_channels=3)
+    changed = [name for (name, p), (_, q) in zip(grey.named_parameters(), rgb.named_parameters()) if p.shape != q.shape]
+    assert changed == ["0.0.weight"]
+    extra = count_parameters(rgb) - count_parameters(grey)
+    assert extra == 2 * 9 * 64 == 1152 and "1\\,152" in text
+    assert f"从 {count_parameters(grey):,} 变为 {count_parameters(rgb):,}".replace(",", " ") in text
+
+
+def test_the_folded_solution_does_what_the_task_asks(capsys):
+    """W3: the solution has the task's signature, computes the side itself (no feature_size) and
+    refuses an input too small for its blocks; the checker passes it."""
+    code = solution_after(NOTEBOOK, "check_vgg(my_vgg)")
+    assert "def my_vgg(conv_arch, input_size=224):" in code and "feature_size" not in code
+    assert "input_size // 2 ** len(conv_arch)" in code
+    namespace = {"nn": nn, "vgg_block": vgg_block}
+    exec(code, namespace)
+    my_vgg = namespace["my_vgg"]
+    with pytest.raises(ValueError):
+        my_vgg(VGG11_ARCH, input_size=31)
+    for size in (32, 100, 224):
+        assert my_vgg(VGG11_ARCH, input_size=size)[len(VGG11_ARCH) + 1].in_features == \
+            512 * feature_size(VGG11_ARCH, size) ** 2
+    assert check_vgg(my_vgg) is True, capsys.readouterr().out
 
 
 def test_self_check_questions_are_exercises_with_folded_solutions():
@@ -286,8 +297,7 @@ def test_self_check_questions_are_exercises_with_folded_solutions():
 GIVEAWAYS = {
     "vgg11-last-side-224": ["7×7", "* 7", "正是 7"],
     "vgg11-first-linear-share": ["0.798", "80%", "102,764,544"],
-    "vgg11-last-side-96": ["最后的特征图是 3×3", "512·3·3", "4608", "4 608"],
-    "narrow-vgg11-96px-first-linear": ["1152", "1 152", "128·3·3"],
+    "vgg11-min-input": ["至少要有 $2^5 = 32$", "32×32"],
 }
 
 

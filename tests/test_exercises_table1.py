@@ -1,5 +1,7 @@
 """The exercises of 05_exercises (vggbook.exercises.table1): the right answers pass, the typical wrong
 answers get the hint that names their mistake, and placeholders only say "not answered yet"."""
+from pathlib import Path
+
 import pytest
 import torch
 import torchvision
@@ -10,8 +12,8 @@ from vggbook.exercises import ITEMS, PLACEHOLDER, check, check_vgg16, check_vgg1
 
 D = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))  # what the reader writes, from the paper
 E = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
-KEYS = ["05-vgg11-convs", "05-side-96", "05-in-features-96", "05-e-weight-layers", "05-vgg16-params",
-        "05-quiz-why-slow", "05-quiz-min-size", "05-quiz-depth"]
+KEYS = ["05-hidden-convs", "05-quiz-why-slow", "05-params-saved-96", "05-vgg16-params"]
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_exercises.ipynb"
 
 
 def _verdict(capsys, fn, answer):
@@ -31,12 +33,9 @@ def test_the_computed_answers_are_the_books():
     """The answers come from the package; here they are checked against the chapter and torchvision."""
     with torch.device("meta"):
         tv16 = torchvision.models.vgg16(weights=None)
-    assert reference("05-vgg11-convs") == sum(n for n, _ in models.VGG11_ARCH) == 8
-    assert reference("05-side-96") == 96 // 2 ** 5
-    assert reference("05-in-features-96") == 128 * 3 * 3
-    assert reference("05-e-weight-layers") == 19
+    assert reference("05-hidden-convs") == tuple(i for i, (n, _) in enumerate(models.VGG11_ARCH, 1) if n > 1) == (3, 4, 5)
+    assert reference("05-params-saved-96") == 128 * (7 * 7 - 3 * 3) * 4096
     assert reference("05-vgg16-params") == sum(p.numel() for p in tv16.parameters())
-    assert reference("05-quiz-min-size") == 2 ** 6
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -50,33 +49,27 @@ def test_reference_passes_and_placeholder_only_says_not_answered(capsys, key):
 
 
 WRONG = [  # (key, wrong answer, a phrase of the hint the reader should get)
-    ("05-vgg11-convs", 11, "3 个全连接层"),
-    ("05-vgg11-convs", 5, "块的个数"),
-    ("05-vgg11-convs", 3, "全部卷积层"),
-    ("05-vgg11-convs", 13, "顶层形状追踪打印的行数"),
-    ("05-vgg11-convs", 20, "偏大"),
-    ("05-vgg11-convs", "8", "写一个整数"),
-    ("05-side-96", 6, "减半 4 次"),
-    ("05-side-96", 96, "输入的边长"),
-    ("05-side-96", 7, "224 像素时的边长"),
-    ("05-side-96", 1, "只有每个块末尾的汇聚层"),
-    ("05-side-96", (3, 3), "只写边长"),
-    ("05-side-96", 19, "偏大"),
-    ("05-in-features-96", 512 * 3 * 3, "完整宽度"),
-    ("05-in-features-96", 128 * 7 * 7, "224 像素时的值"),
-    ("05-in-features-96", 512 * 7 * 7, "完整宽度的 VGG-11 在 224 像素"),
-    ("05-in-features-96", 4096, "输出个数"),
-    ("05-in-features-96", 128 * 3, "边长要平方"),
-    ("05-in-features-96", 9, "乘上通道数"),
-    ("05-in-features-96", 128, "特征图的面积"),
-    ("05-in-features-96", 2000, "偏大"),
-    ("05-e-weight-layers", 16, "3 个全连接层也带权重"),
-    ("05-e-weight-layers", 3, "只是全连接层"),
-    ("05-e-weight-layers", 5, "块的个数"),
-    ("05-e-weight-layers", 24, "汇聚层没有权重"),
-    ("05-e-weight-layers", 11, "配置 A"),
-    ("05-e-weight-layers", 13, "配置 B"),
-    ("05-e-weight-layers", 30, "偏大"),
+    ("05-hidden-convs", 3, "元组"),
+    ("05-hidden-convs", "3, 4, 5", "元组"),
+    ("05-hidden-convs", (2, 3, 4), "编号从 1 数起"),
+    ("05-hidden-convs", (1, 2, 3, 4, 5), "第 1 个块只有 1 个卷积层"),
+    ("05-hidden-convs", (3, 4), "还漏了块"),
+    ("05-hidden-convs", (3, 4, 5, 6, 7, 8), "只有 5 个块"),
+    ("05-hidden-convs", (3.0, 4.0), "整数"),
+    ("05-quiz-why-slow", "A", "显存随激活增长"),
+    ("05-quiz-why-slow", "c", "作用在多大的特征图上"),
+    ("05-quiz-why-slow", "D", "几乎不产生激活"),
+    ("05-quiz-why-slow", "E", "一个字母"),
+    ("05-quiz-why-slow", 2, "一个字母"),
+    ("05-params-saved-96", 0, "第一个全连接层的输入个数"),
+    ("05-params-saved-96", -128 * 40 * 4096, "正数"),
+    ("05-params-saved-96", 22_121_802, "96 像素时的参数总数"),
+    ("05-params-saved-96", 128 * 9 * 4096 + 4096, "96 像素时第一个全连接层"),
+    ("05-params-saved-96", 128 * 49 * 4096 + 4096, "224 像素时第一个全连接层"),
+    ("05-params-saved-96", 512 * 40 * 4096, "完整宽度"),
+    ("05-params-saved-96", 128 * 4 * 4096, "边长要平方"),
+    ("05-params-saved-96", 10 ** 9, "偏大"),
+    ("05-params-saved-96", "20M", "写一个整数"),
     ("05-vgg16-params", 138_000_000, "精确到个"),
     ("05-vgg16-params", 1.38e8, "精确到个"),
     ("05-vgg16-params", 138_357_544 - 13_416, "漏掉了偏置"),
@@ -86,19 +79,6 @@ WRONG = [  # (key, wrong answer, a phrase of the hint the reader should get)
     ("05-vgg16-params", 123_642_856, "只算了 3 个全连接层"),
     ("05-vgg16-params", 10 ** 9, "偏大"),
     ("05-vgg16-params", "138M", "写一个整数"),
-    ("05-quiz-why-slow", "A", "显存随激活增长"),
-    ("05-quiz-why-slow", "c", "作用在多大的特征图上"),
-    ("05-quiz-why-slow", "D", "几乎不产生激活"),
-    ("05-quiz-why-slow", "E", "一个字母"),
-    ("05-quiz-why-slow", 2, "一个字母"),
-    ("05-quiz-min-size", 32, "5 个块的下限"),
-    ("05-quiz-min-size", 12, "2 的幂"),
-    ("05-quiz-min-size", 128, "7 个块"),
-    ("05-quiz-min-size", 48, "偏小"),
-    ("05-quiz-depth", "A", "还没开始学"),
-    ("05-quiz-depth", "B", "3×3"),
-    ("05-quiz-depth", "D", "同样的 10 个迭代周期"),
-    ("05-quiz-depth", "", "一个字母"),
 ]
 
 
@@ -225,3 +205,23 @@ def test_a_layer_difference_after_the_blocks_is_named(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "卷积部分的第 1 层" in out and "kernel_size=(5, 5)" in out, out
 
+
+
+# --- the notebook ----------------------------------------------------------------------------------
+
+def test_each_exercise_is_asked_before_the_notebook_answers_it():
+    """One prediction per exercise of the chapter, each before the solution that gives it away."""
+    from exercise_helpers import assert_asked_before_answered
+    assert_asked_before_answered(NOTEBOOK, {
+        "05-hidden-convs": ["第 3、4、5 个块中的第二个卷积层"],
+        "05-quiz-why-slow": ["激活却是 3.08 倍"],
+        "05-params-saved-96": ["20,971,520"],
+        "05-vgg16-params": ["138,357,544"],
+    })
+
+
+def test_the_trace_line_count_the_prose_quotes():
+    """05 says the top-level trace of PyTorch's VGG-11 prints 13 lines: one per top-level module."""
+    from exercise_helpers import notebook_markdown
+    assert len(models.vgg(models.VGG11_ARCH)) == 13
+    assert "PyTorch 版本实际打印 13 行" in notebook_markdown(NOTEBOOK)

@@ -1,36 +1,43 @@
 """The exercises of 03_shape_trace (vggbook.exercises.trace): the answers are the package's, right
 answers pass, typical wrong answers get the hint that names the mistake, placeholders only say "not
 answered", and `check_trace` names the first difference of a wrong `my_trace`."""
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 from torch import nn
 
 from vggbook import anatomy, exercises
 from vggbook.exercises import PLACEHOLDER, check, check_trace, reference
-from vggbook.models import VGG11_ARCH, vgg
 
-from exercise_helpers import assert_wrong_with_hint, solution_after, verdict
+from exercise_helpers import assert_asked_before_answered, assert_wrong_with_hint, solution_after, verdict
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "03_shape_trace.ipynb"
-KEYS = ["03-trace-lines", "03-block3-shape", "03-last-map-96", "03-conv1-flops",
-        "03-quiz-narrow-flops", "03-quiz-fc1-in-128", "03-quiz-where"]
+KEYS = ["03-conv1-flops", "03-where", "03-narrow-flops"]
 
 
 # --- the answers come from the package --------------------------------------------------------
 
 def test_the_answers_are_the_packages():
-    net = vgg(VGG11_ARCH, input_size=32)
-    rows = anatomy.trace(net, torch.zeros(1, 1, 32, 32))  # the same 13 top-level layers as at 224 px
-    assert reference("03-trace-lines") == len(rows) == 13
-    with torch.no_grad():
-        assert reference("03-block3-shape") == tuple(vgg(VGG11_ARCH)[:3](torch.zeros(1, 1, 224, 224)).shape)
-        net96 = vgg(VGG11_ARCH, input_size=96)
-        assert reference("03-last-map-96") == tuple(net96[:5](torch.zeros(1, 1, 96, 96)).shape) == (1, 512, 3, 3)
     assert reference("03-conv1-flops") == 2 * 224 * 224 * 64 * 9 * 1
-    assert reference("03-quiz-fc1-in-128") == vgg(VGG11_ARCH, input_size=128)[6].in_features == 8192
-    assert (reference("03-quiz-narrow-flops"), reference("03-quiz-where")) == ("C", "C")
+    assert (reference("03-narrow-flops"), reference("03-where")) == ("C", "C")
+
+
+def test_the_notebook_asks_exactly_these_items():
+    """The notebook's predict-then-check cells are this module's items, each once, in this order."""
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code")
+    assert re.findall(r'^check\("([^"]+)"', code, re.M) == KEYS
+    assert sorted(k for k in exercises.ITEMS if k.startswith("03-")) == sorted(KEYS)
+
+
+def test_each_item_is_asked_before_the_notebook_shows_its_answer():
+    assert_asked_before_answered(NOTEBOOK, {
+        "03-conv1-flops": ["57.8", "57\\,802\\,752"],   # the table's first row, the folded working
+        "03-where": ["98.4"],                             # the shares by layer type
+        "03-narrow-flops": ["1.024"],                     # the totals of the two models
+    })
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -40,10 +47,9 @@ def test_the_right_answer_passes(key, capsys):
 
 
 def test_equivalent_forms_pass(capsys):
-    assert check("03-block3-shape", [1, 256, 28, 28]) is True
-    assert check("03-block3-shape", torch.Size([1, 256, 28, 28])) is True
     assert check("03-conv1-flops", 57.8e6) is True          # within 0.1 %
-    assert check("03-quiz-where", " c") is True
+    assert check("03-where", " c") is True
+    assert check("03-narrow-flops", "c") is True
     capsys.readouterr()
 
 
@@ -56,26 +62,6 @@ def test_a_placeholder_only_says_not_answered(key, capsys):
 # --- wrong answers get the hint for their mistake ---------------------------------------------
 
 WRONG = [
-    ("03-trace-lines", 8, "MXNet"),
-    ("03-trace-lines", 5, "只数了五个块"),
-    ("03-trace-lines", 9, "ReLU 和 Dropout"),
-    ("03-trace-lines", 12, "Flatten 也是一层"),
-    ("03-trace-lines", 29, "只遍历顶层"),
-    ("03-trace-lines", 15, "偏大"),
-    ("03-trace-lines", "13", "整数"),
-    ("03-block3-shape", (256, 28, 28), "少了批量维度"),
-    ("03-block3-shape", (1, 256, 56, 56), "少减半了一次"),
-    ("03-block3-shape", (1, 256, 14, 14), "多减半了一次"),
-    ("03-block3-shape", (1, 128, 28, 28), "通道数不对"),
-    ("03-block3-shape", (1, 256, 224, 224), "减半"),
-    ("03-block3-shape", (1, 256, 28, 27), "应相等"),
-    ("03-block3-shape", 28, "元组"),
-    ("03-block3-shape", (1, 256, 28), "4 维"),
-    ("03-last-map-96", (1, 512, 7, 7), "224 px"),
-    ("03-last-map-96", (1, 512, 6, 6), "少减半了一次"),
-    ("03-last-map-96", (512, 3, 3), "少了批量维度"),
-    ("03-last-map-96", (1, 256, 3, 3), "通道数不对"),
-    ("03-last-map-96", (1, 512, 2, 2), "偏小"),
     ("03-conv1-flops", 28_901_376, "乘加"),
     ("03-conv1-flops", 2 * 224 * 224 * 64 * 3, "9 个权重"),
     ("03-conv1-flops", 2 * 224 * 224 * 64 * 9 * 3, "单通道"),
@@ -84,19 +70,14 @@ WRONG = [
     ("03-conv1-flops", 57.8, "MFLOPs"),
     ("03-conv1-flops", 2 * 224 * 224 * 9, "输出通道"),
     ("03-conv1-flops", 1e9, "偏大"),
-    ("03-quiz-narrow-flops", "B", "两者都除以 4"),
-    ("03-quiz-narrow-flops", "A", "两个因子"),
-    ("03-quiz-narrow-flops", "D", "像素数确实不变"),
-    ("03-quiz-narrow-flops", "E", "选项字母"),
-    ("03-quiz-narrow-flops", 3, "选项字母"),
-    ("03-quiz-fc1-in-128", 25_088, "224 px"),
-    ("03-quiz-fc1-in-128", 512 * 8 * 8, "少减半了一次"),
-    ("03-quiz-fc1-in-128", 4, "边长"),
-    ("03-quiz-fc1-in-128", 128 * 4 * 4, "512 个通道"),
-    ("03-quiz-fc1-in-128", 16, "通道数"),
-    ("03-quiz-where", "A", "第一个全连接层"),
-    ("03-quiz-where", "B", "正好反了"),
-    ("03-quiz-where", "D", "计算量主要来自卷积层"),
+    ("03-narrow-flops", "B", "两者都除以 4"),
+    ("03-narrow-flops", "A", "两个因子"),
+    ("03-narrow-flops", "D", "像素数确实不变"),
+    ("03-narrow-flops", "E", "选项字母"),
+    ("03-narrow-flops", 3, "选项字母"),
+    ("03-where", "A", "第一个全连接层"),
+    ("03-where", "B", "正好反了"),
+    ("03-where", "D", "计算量主要来自卷积层"),
 ]
 
 

@@ -36,6 +36,15 @@ def _g(v: float) -> str:
     return f"{v:.2g}"
 
 
+def _sci(v: float) -> str:
+    """Two significant figures as the prose writes them: 0.08, 0.0097, or 3.1×10⁻⁵ for 3.1e-05."""
+    text = _g(v)
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}×10" + str(int(exponent)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def _missing(figures, text):
     return [f for f in figures if f not in text]
 
@@ -67,16 +76,16 @@ def test_prose_quotes_the_measurements_at_initialisation(stats, prose):
     assert x.loc["conv1", "gradient"] < x.loc["fc3", "gradient"] / 100  # 两个多数量级
     assert h.loc["conv13", "signal"] == h.loc["conv2":"conv13", "signal"].min()
     figures = [
-        f"每个卷积层乘以约 {_g(factor['x'])}", f"从 conv1 的 {_g(x.loc['conv1', 'signal'])} 降到 conv13 的 "
-        f"{_g(x.loc['conv13', 'signal'])}", f"只剩 {_g(x.loc['fc3', 'signal'])}",
-        f"conv1 的（{_g(x.loc['conv1', 'gradient'])}）比 fc3 的（{_g(x.loc['fc3', 'gradient'])}）",
+        f"每过一个卷积层约乘以 {_g(factor['x'])}", f"从 conv1 的 {_sci(x.loc['conv1', 'signal'])} 降到 conv13 的 "
+        f"{_sci(x.loc['conv13', 'signal'])}", f"只剩 {_sci(x.loc['fc3', 'signal'])}",
+        "conv1 的梯度比 fc3 的小两个多数量级",
         f"平均只乘以 {_g(factor['h'])}",
         f"最大 {_g(h.loc['conv2':'conv13', 'signal'].max())}、最小 {_g(h.loc['conv2':'conv13', 'signal'].min())}",
         f"logits 为 {_g(h.loc['fc3', 'signal'])}",
         f"保持在 {_g(b.loc['conv2':'conv13', 'signal'].min())} 到 {_g(b.loc['conv2':'conv13', 'signal'].max())} 之间",
         "大两到五个数量级",
         f"conv1 为 {_g(h.loc['conv1', 'gradient'])} 和 {_g(b.loc['conv1', 'gradient'])}，"
-        f"Xavier 为 {_g(x.loc['conv1', 'gradient'])}",
+        f"Xavier 为 {_sci(x.loc['conv1', 'gradient'])}",
     ]
     assert not _missing(figures, prose), f"07 does not quote: {_missing(figures, prose)}"
 
@@ -123,3 +132,31 @@ def test_prose_quotes_the_memory_table(prose):
     assert activations(ratio=2) / chapter == pytest.approx(2, rel=0.02)
     assert activations(ratio=1) / chapter == pytest.approx(4, rel=0.02)
     assert f"96 px 的像素只有 224 px 的 {(96 / 224) ** 2:.0%}" in prose
+
+
+def test_prose_quotes_the_gpu_records():
+    """Part 1's depth runs, part 3's longer CPU runs with batch norm and the improved recipe (GPU)."""
+    import statistics
+
+    from vggbook.runs import CPU_VGG16_BN, DEPTH, IMPROVED, SWEEP, at_chance
+    text = "\n".join(_cells("markdown"))
+    depth = {cfg.arch: recorded(cfg) for cfg in DEPTH}
+    median = {a: statistics.median(e["seconds"] for e in h.epochs) for a, h in depth.items()}
+    v16, v19 = depth["vgg16"], depth["vgg19"]
+    assert at_chance(v16) == 3 and all(e["test_acc"] == pytest.approx(0.1) for e in v19.epochs[:3])
+    assert at_chance(v19) == 4 and v19.epochs[3]["loss"] > 0.9 * math.log(10)  # the 4th only begins to leave
+    chapter, improved = recorded(CHAPTER), recorded(IMPROVED)
+    small = next(recorded(cfg) for cfg in SWEEP if cfg.resize == 32)
+    figures = [
+        f"{depth['vgg11'].test_acc:.3f} 和 {depth['vgg13'].test_acc:.3f}",
+        f"{v16.test_acc:.3f} 和 {v19.test_acc:.3f}",
+        f"VGG-16 的前 {at_chance(v16)} 个迭代周期停在随机猜测的水平",
+        f"第 4 个刚开始离开（测试精度 {v19.epochs[3]['test_acc']:.3f}",
+        "、".join(f"{median[a]:.2f}" for a in ("vgg13", "vgg16", "vgg19")),
+        f"{median['vgg11']:.2f} 对 {median['vgg13']:.2f} 秒",
+        f"测试精度到了 {recorded(CPU_VGG16_BN, 'cpu').test_acc:.3f}",
+        f"只到 {small.test_acc:.3f}",
+        f"最终训练损失（{improved.final['loss']:.2f}）反而比本章方案（{chapter.final['loss']:.2f}）高",
+        f"从 {chapter.test_acc:.3f} 提高到 {improved.test_acc:.3f}",
+    ]
+    assert not _missing(figures, text), f"07 does not quote: {_missing(figures, text)}"

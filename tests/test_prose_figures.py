@@ -1,4 +1,4 @@
-"""Figures quoted in the prose of 04, 05 and 08 are the recorded runs' and the code's, to the digit shown.
+"""Figures quoted in the prose of 04, 05 and 08 (07's: tests/test_lab.py) are the recorded runs' and the code's, to the digit shown.
 
 If a record is re-made or the code changes, this fails until the sentence that quotes the figure is
 updated: a number in the text can not silently drift away from its source.
@@ -32,56 +32,71 @@ def _median(h) -> float:
 
 def _figures_04() -> list[str]:
     vgg_run, alex = find_record(CHAPTER), find_record(ALEXNET)
-    cpu_bf16, cpu_fp32, cpu_longer = (find_record(c, "cpu") for c in (CHAPTER, CPU_FP32, CPU_LONGER))
-    steps = json.loads((ROOT / "bench" / "cpu_steps.json").read_text())["rows"]
-    step224 = {r["variant"]: r["step_ms"] for r in steps if r["resize"] == 224}
-    narrow_vgg = vgg(narrow(VGG11_ARCH, 4))
     return [
         f"{vgg_run.test_acc:.4f}", f"{alex.test_acc:.4f}", f"{vgg_run.test_acc - alex.test_acc:.3f}",
         f"{vgg_run.seconds:.1f} 秒", f"{alex.seconds:.1f} 秒", f"{vgg_run.seconds / alex.seconds:.2f} 倍",
-        f"{_median(vgg_run) / _median(alex):.2f} 倍", f"{vgg_run.peak_memory_gib:.2f} GiB 对 {alex.peak_memory_gib:.2f} GiB",
+        f"{vgg_run.peak_memory_gib:.2f} GiB 对 {alex.peak_memory_gib:.2f} GiB",
         f"{vgg_run.peak_memory_bytes / alex.peak_memory_bytes:.2f} 倍", f"{3940 / 2460:.2f} 倍",
-        f"测试精度为 {vgg_run.test_acc:.3f}",
-        f"{count_parameters(narrow_vgg) // 10_000} 万对 {count_parameters(alexnet()) // 10_000} 万",
-        f"{anatomy.forward_flops(narrow_vgg) / 1e9:.2f} 对 {anatomy.forward_flops(alexnet()) / 1e9:.2f} GFLOPs",
-        f"{find_record(CHAPTER).date[:10]}",
-        # the CPU runs: the cpu profile in bf16 and in fp32, and 32 px for 16 epochs
-        f"用了 {cpu_fp32.seconds / 60:.1f} 分钟（bf16 为 {cpu_bf16.seconds / 60:.1f} 分钟）",
-        f"测试精度为 {cpu_fp32.test_acc:.4f}（bf16 为 {cpu_bf16.test_acc:.4f}）",
-        f"32 像素训练 16 个迭代周期用了 {cpu_longer.seconds / 60:.1f} 分钟，测试精度为 {cpu_longer.test_acc:.4f}",
-        # 224 px on the CPU, from the measured steps (bench/cpu_steps.json): images/s and 10 epochs of steps
-        f"用 bf16 每秒能训练约 {128_000 / step224['fast']:.0f} 张图像，用 fp32 只有约 {128_000 / step224['fp32']:.0f} 张",
-        f"光是训练步就要约 {10 * 469 * step224['fast'] / 60_000:.0f} 分钟（fp32 要 {10 * 469 * step224['fp32'] / 3_600_000:.0f} 个小时以上）",
+        f"测试精度为 {vgg_run.test_acc:.3f}", f"{vgg_run.date[:10]}",
+        # the cpu profile's run on the book's 2-core CPU, with and without bf16 instructions
+        f"有 bf16 指令时约 {find_record(CHAPTER, 'cpu').seconds / 60:.0f} 分钟，"
+        f"没有时约 {find_record(CPU_FP32, 'cpu').seconds / 60:.0f} 分钟",
     ]
 
 
+def _figures_engineering() -> list[str]:
+    """book/engineering.md, the appendix that took over 04's engineering: the benchmark, the records, the code."""
+    vgg_run, alex = find_record(CHAPTER), find_record(ALEXNET)
+    bench = json.loads((ROOT / "bench" / "benchmark.json").read_text())
+    steps = json.loads((ROOT / "bench" / "cpu_steps.json").read_text())["rows"]
+    step224 = {r["variant"]: r["step_ms"] for r in steps if r["resize"] == 224}
+    batches = -(-60_000 // CHAPTER.batch_size)  # 469 steps an epoch
+    with torch.device("meta"):
+        params = [count_parameters(vgg(narrow(VGG11_ARCH, 4), input_size=s)) for s in (224, 96)]
+    return [
+        f"一个 {batches} 步的迭代周期里另有 {batches // 50} 次",
+        bench["reference"]["d2l_printed"][-1].split(" on ")[0], f"约 {bench['reference']['images_per_s']:,.0f} 张/秒",
+        f"VGG 的峰值显存是 {vgg_run.peak_memory_gib:.2f} GiB，AlexNet 是 {alex.peak_memory_gib:.2f} GiB",
+        f"峰值是 {bench['reference']['peak_memory_gib']:.2f} GiB，只比 bf16 的 {bench['fast']['peak_memory_gib']:.2f} GiB",
+        f"（{bench['reference_wall_s_for_epochs']:.1f} 秒，以 fp32 计算）",
+        # 224 px on the CPU, from the measured steps (bench/cpu_steps.json): images/s and 10 epochs of steps
+        f"用 bf16 每秒能训练约 {128_000 / step224['fast']:.0f} 张图像，用 fp32 只有约 {128_000 / step224['fp32']:.0f} 张",
+        f"光是训练步就要约 {10 * batches * step224['fast'] / 60_000:.0f} 分钟（fp32 要 {10 * batches * step224['fp32'] / 3_600_000:.0f} 个小时以上）",
+        f"网络的参数从 {params[0]:,} 个减到 {params[1]:,} 个",
+        f"各层输出共 {anatomy.totals(anatomy.layer_table(vgg(VGG11_ARCH)))['activation MB']:.1f} MB",
+    ]
+
+
+def test_engineering_page_quotes_the_records_and_runs_its_measurement(capsys):
+    """The figures of book/engineering.md, and its saved-activation measurement: the page's code block,
+    run here, prints the line the page quotes."""
+    import re
+    text = (ROOT / "book" / "engineering.md").read_text(encoding="utf-8")
+    missing = [f for f in _figures_engineering() if f not in text]
+    assert not missing, f"book/engineering.md does not quote these figures of the records/code: {missing}"
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "def saved_activation_mb" in b)
+    exec(compile(block, "book/engineering.md", "exec"), {"__name__": "engineering"})
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("fp32 ") and f"它打印 `{printed}`" in text, printed
+    namespace = {"__name__": "engineering"}
+    exec(compile(block.split("\n\nnet, X =")[0], "book/engineering.md", "exec"), namespace)
+    full = namespace["saved_activation_mb"](vgg(VGG11_ARCH), torch.randn(1, 1, 224, 224))
+    assert f"批量为 1，得到 {full:.1f} MB" in text, full
+
+
 def _figures_05() -> list[str]:
-    depth = {cfg.arch: find_record(cfg) for cfg in DEPTH}
-    chapter, improved = find_record(CHAPTER), find_record(IMPROVED)
-    sweep = {cfg.resize: find_record(cfg) for cfg in SWEEP}
+    chapter, res96 = find_record(CHAPTER), find_record(RES_96)
     alex, small, full = (anatomy.totals(anatomy.layer_table(net, batch_size=128))
                          for net in (alexnet(), vgg(narrow(VGG11_ARCH, 4)), vgg(VGG11_ARCH)))
     return [
-        f"{depth['vgg11'].test_acc:.3f} 和 {depth['vgg13'].test_acc:.3f}",
-        f"{depth['vgg16'].test_acc:.3f} 和 {depth['vgg19'].test_acc:.3f}",
-        f"VGG-16 的前 {at_chance(depth['vgg16'])} 个、VGG-19 的前 {at_chance(depth['vgg19'])} 个",
-        "、".join(f"{_median(depth[a]):.2f}" for a in ("vgg13", "vgg16", "vgg19")),
-        f"{_median(depth['vgg11']):.2f} 对 {_median(depth['vgg13']):.2f} 秒",
-        f"训练损失（{improved.final['loss']:.2f}）反而高于本章训练方案（{chapter.final['loss']:.2f}）",
-        f"从 {chapter.test_acc:.3f} 提高到 {improved.test_acc:.3f}",
         # exercise 2: full-width and narrow VGG-11 against AlexNet, from the code (layer outputs at batch 128)
         f"AlexNet 的 {full['GFLOPs'] / alex['GFLOPs']:.1f} 倍（{full['GFLOPs']:.3f} 对 {alex['GFLOPs']:.3f} GFLOPs）",
         f"{full['activation MB'] / alex['activation MB']:.1f} 倍（{full['activation MB']:,.0f} 对 {alex['activation MB']:,.0f} MB",
         f"{small['GFLOPs'] / alex['GFLOPs']:.2f} 倍，激活却是 {small['activation MB'] / alex['activation MB']:.2f} 倍",
-        # exercise 3: medians of the sweep (the first epoch's warm-up left out), the 96 px accuracy gap
-        "、".join(f"{_median(sweep[s]):.2f}" for s in (32, 56, 96)), f"{_median(sweep[224]):.2f} 秒",
-        f"只比 224 像素低 {chapter.test_acc - find_record(RES_96).test_acc:.3f}",
-        # exercise 4: the 2-core CPU records (lab 07's three 300-step runs, and batch norm at 6 epochs)
-        f"Xavier 的测试精度停在 {find_record(LAB_XAVIER, 'cpu').test_acc:.3f}",
-        f"He 初始化到了 {find_record(LAB_HE, 'cpu').test_acc:.3f}",
-        f"加批量规范化到了 {find_record(LAB_BN, 'cpu').test_acc:.3f}",
-        f"测试精度到了 {find_record(CPU_VGG16_BN, 'cpu').test_acc:.3f}",
-        f"的 {sweep[32].test_acc:.3f}（上面扫描中的 GPU 运行）",
+        # exercise 3: the 96 px run against the chapter's (time per epoch about half, peak memory under a third)
+        f"只比 224 像素低 {chapter.test_acc - res96.test_acc:.3f}",
+        *(["约为 224 像素的一半"] if 0.45 < res96.seconds / chapter.seconds < 0.55 else ["(time ratio moved)"]),
+        *(["峰值显存不到三分之一"] if res96.peak_memory_bytes < chapter.peak_memory_bytes / 3 else ["(memory ratio moved)"]),
     ]
 
 
@@ -144,6 +159,11 @@ def _figures_08() -> list[str]:
         f"{_mean('A'):.4f} 对 {_mean('28px-3pools'):.4f}，范围重叠",
         f"它的计算量是 {_cost_224():.3f} GFLOPs，约是 96 像素的 {_cost_224() / _cost('96px')[1]:.1f} 倍",
         f"96 像素只比 224 像素低 {find_record(CHAPTER).test_acc - find_record(RES_96).test_acc:.3f}",
+        # the GPU size sweep (the chapter's recipe), moved here from 05: medians without the warm-up epoch
+        "、".join(f"{_median(find_record(c)):.2f}" for c in SWEEP if c.resize in (32, 56, 96)),
+        f"也只增加到 {_median(find_record(SWEEP[-1])):.2f} 秒",
+        f"32 像素时它占了 {_fc_share(32):.0%}，56 像素时占 {_fc_share(56):.0%}",
+        f"计算量只增加到 {_sweep_gflops(224) / _sweep_gflops(32):.0f} 倍，而像素数是 {(224 / 32) ** 2:.0f} 倍",
         f"拿回这个差距的约 {100 * (_mean('28px-2pools') - _mean('28px-3pools')) / (_mean('96px') - _mean('28px-3pools')):.0f}%",
         # 3. the GAP head
         f"整个网络从 {_cost('28px-3pools')[0]:,} 个参数减到 {_cost('28px-3pools-gap')[0]:,} 个（约 1/{_cost('28px-3pools')[0] / _cost('28px-3pools-gap')[0]:.0f}）",
@@ -159,6 +179,21 @@ def _figures_08() -> list[str]:
         f"参数减到约 1/{_cost('28px-3pools')[0] / _cost('28px-3pools-gap')[0]:.0f}，在 CPU 上每个迭代周期快 {_seconds('28px-3pools') / _seconds('28px-3pools-gap'):.1f} 倍，测试精度低 {_mean('28px-3pools') - _mean('28px-3pools-gap'):.4f}",
         f"最多相差 {max(max(a) - min(a) for a in ([h.test_acc for h in _arm(n)] for n in ARMS)):.4f}",
     ]
+
+
+def _sweep_table(size: int):
+    """The layer table of the narrow VGG-11 at `size` px (08's size sweep, the chapter's network)."""
+    with torch.device("meta"):
+        return anatomy.layer_table(vgg(narrow(VGG11_ARCH, 4), input_size=size), (1, 1, size, size), batch_size=128)
+
+
+def _fc_share(size: int) -> float:
+    t = _sweep_table(size)
+    return t.loc[t["type"] == "Linear", "FLOPs"].sum() / t["FLOPs"].sum()
+
+
+def _sweep_gflops(size: int) -> float:
+    return anatomy.totals(_sweep_table(size))["GFLOPs"]
 
 
 def _seconds(name: str) -> float:

@@ -208,12 +208,30 @@ def _stop(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+_INTERRUPTED = []
+
+
+def _interrupt(signum, frame):
+    """Python's own Ctrl-C (KeyboardInterrupt), remembered: an import it cuts short can fail later with an
+    ImportError instead (numpy refuses to load its half-loaded extension a second time)."""
+    _INTERRUPTED.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous = signal.signal(signal.SIGINT, _interrupt)
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:  # Ctrl-C before training starts (while torch loads, say); training keeps its epochs
         print("已停止（Ctrl-C）。", file=sys.stderr)
         return 130
+    except ImportError:
+        if not _INTERRUPTED:
+            raise
+        print("已停止（Ctrl-C）。", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _main(argv: list[str]) -> int:

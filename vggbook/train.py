@@ -2,8 +2,9 @@
 
 Same recipe as `d2l.train_ch6`: Xavier-uniform weights, minibatch SGD, cross-entropy, the test
 accuracy after every epoch. Two differences, both about speed, not about what is computed:
-- the loss and the accuracy are summed on the device, and the host reads them once per epoch
-  (d2l reads them after every batch, which makes the CPU wait for the GPU 469 times per epoch);
+- the loss and the accuracy are summed on the device; the host reads them at the end of the epoch,
+  and looks at the loss for a NaN every `check_every` steps (d2l reads them after every batch, which
+  makes the CPU wait for the GPU 469 times per epoch);
 - epochs are timed with CUDA events on a GPU, not with host clocks around asynchronous work.
 Mixed precision does not appear in `fit`: `fast`, at the end of this file, wraps the model before
 `fit` is called (bf16 or fp16 autocast on a GPU, bf16 on a CPU with bf16 instructions, fp32 on
@@ -110,8 +111,8 @@ def fit(net, train_iter, test_iter, num_epochs, optimizer, *,
                         f"训练损失在第 {epoch} 个迭代周期的第 {i} 步"
                         f"变成了 {loss_sum.item()}")
             test_acc = evaluate_accuracy(net, test_iter)
-            # The one host-device sync point of the epoch: wait for the
-            # device (timer.stop), then read the three numbers.
+            # End of the epoch: wait for the device (timer.stop), then
+            # read the three numbers back in one go.
             seconds = timer.stop()
             loss_total, train_correct, test_acc = torch.stack(
                 [loss_sum, correct.float(), test_acc.float()]).tolist()

@@ -2,8 +2,7 @@
 
 Items (every expected answer is computed from `vggbook.models`):
 
-- "block-output-shape": the output shape of `vgg_block(2, 1, 64)` on a 1x1x224x224 input;
-- "block-param-count": its number of parameters, weights and biases;
+- "block-param-count": the number of parameters of `vgg_block(2, 1, 64)`, weights and biases;
 - "two-3x3-receptive-field": the side of the receptive field of two stacked 3x3 convs (stride 1);
 - "two-3x3-vs-5x5-weights": the weights of two 3x3 convs (C -> C) over those of one 5x5 conv.
 
@@ -27,7 +26,6 @@ from ._core import PLACEHOLDER, not_answered, register, report, task
 __all__: list[str] = ["check_vgg_block"]  # the check_* functions the notebook imports
 
 BLOCK_ARGS = (2, 1, 64)   # the block the notebook builds
-INPUT_SIDE = 224
 C = 64                    # channels of the 3x3-against-5x5 comparison
 
 
@@ -41,34 +39,6 @@ def lightly(fn: Callable) -> Callable:
         with torch.random.fork_rng(devices=[]), torch.device("meta"):
             return fn(*args)
     return run
-
-
-def _block_output_shape() -> tuple[int, ...]:
-    with torch.no_grad():
-        return tuple(models.vgg_block(*BLOCK_ARGS)(torch.zeros(1, BLOCK_ARGS[1], INPUT_SIDE, INPUT_SIDE)).shape)
-
-
-def _shape_hint(answer, expected) -> str:
-    try:
-        got = tuple(int(x) for x in answer)
-    except (TypeError, ValueError):
-        return "形状是一个由整数组成的元组：(批量大小, 通道数, 高, 宽)，例如 (1, 3, 32, 32)。"
-    if len(got) != len(expected):
-        return f"你给了 {len(got)} 个数；输出是 {len(expected)} 维的：(批量大小, 通道数, 高, 宽)。"
-    if got[0] != expected[0]:
-        return "批量大小不变：输入中有几张图像，输出中就有几张。"
-    if got[1] != expected[1]:
-        return "通道数由卷积层的 out_channels 决定；ReLU 和汇聚层都不改变通道数。"
-    if got[2] != got[3]:
-        return "输入是正方形，块中每一层对高和宽的作用都相同：高应等于宽。"
-    if got[2] == INPUT_SIDE:
-        return "3×3 卷积（填充 1）确实保持高和宽不变，但块的最后还有一层。"
-    if got[2] <= expected[2] // 2:
-        return ("缩小得太多了：卷积层（3×3，填充 1）不改变高和宽，"
-                "一个块里只有最后那一个汇聚层改变它们。")
-    if got[2] in (INPUT_SIDE - 2, INPUT_SIDE - 4):
-        return "填充为 1 的 3×3 卷积不会让高和宽缩小 2 个像素：填充正好补上了卷积核伸出的边。"
-    return "汇聚层的窗口是 2×2、步幅为 2：窗口互不重叠地铺满输入，高和宽各变为原来的几分之一？"
 
 
 def _conv_counts() -> list[tuple[int, int]]:
@@ -164,9 +134,6 @@ def _ratio_hint(answer, expected) -> str:
     return "一个 k×k、C → C 的卷积层有 k²·C² 个权重；C² 在比值中约掉了。"
 
 
-register("block-output-shape",
-         "vgg_block(2, 1, 64) 作用在形状为 (1, 1, 224, 224) 的输入上，输出的形状（一个元组）是什么？",
-         lightly(_block_output_shape), lightly(_shape_hint))
 register("block-param-count",
          "vgg_block(2, 1, 64) 一共有多少个参数（权重和偏置，一个整数）？",
          lightly(_block_param_count), lightly(_param_hint))

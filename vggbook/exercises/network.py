@@ -2,19 +2,20 @@
 
 Items (every expected answer is computed from `vggbook.models`):
 
-- "vgg11-last-side-224", "vgg11-last-side-96": the side of VGG-11's last feature map at 224 and 96 px;
+- "vgg11-last-side-224": the side of VGG-11's last feature map at 224 px;
 - "vgg11-first-linear-share": the share of VGG-11's parameters (224 px) in its first Linear layer;
-- "narrow-vgg11-96px-first-linear": in_features of the first Linear layer of the narrow VGG-11
-  (`narrow(VGG11_ARCH, 4)`, the one the book trains) at 96 px.
+- "vgg11-min-input": the smallest input side VGG-11's 5 blocks accept (each halves it, rounding down).
 
 Checker: `check_vgg(my_vgg)` builds the reader's `my_vgg(conv_arch, input_size=...)` for several
 architectures and sizes (224, 96, 32) and compares it layer by layer with `vggbook.models.vgg`,
-naming the first difference (a hard-coded 7x7 shows at 96 px), then the outputs for the same weights.
+naming the first difference (a hard-coded 7x7 shows at 96 px), then the outputs for the same weights;
+last, an input too small for the blocks (VGG-11 at 28 px) must raise an error, not build a network.
 """
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -89,25 +90,37 @@ def _share_hint(answer, expected) -> str:
             "再除以上面数出的全部参数个数。")
 
 
-def _narrow_first_linear() -> int:
-    return _first_linear(models.vgg(models.narrow(models.VGG11_ARCH, NARROW), input_size=96)).in_features
+def _min_input() -> int:
+    """The smallest side for which VGG-11's last feature map is at least 1x1."""
+    side = 1
+    while True:
+        try:
+            models.feature_size(models.VGG11_ARCH, side)
+            return side
+        except ValueError:
+            side += 1
 
 
-def _narrow_hint(answer, expected) -> str:
+def _min_input_hint(answer, expected) -> str:
+    n_blocks, n_convs = len(models.VGG11_ARCH), sum(n for n, _ in models.VGG11_ARCH)
+    if isinstance(answer, (tuple, list, str)):
+        return "答一个整数：输入图像（正方形）的边长，以像素计。"
     if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-        return "答一个整数：第一个全连接层的 in_features。"
-    full = _first_linear(models.vgg(models.VGG11_ARCH, input_size=96)).in_features
-    channels = models.narrow(models.VGG11_ARCH, NARROW)[-1][1]
-    side = models.feature_size(models.VGG11_ARCH, 96)
-    if answer == full:
-        return f"那是完整宽度的 VGG-11；窄版每个块的通道数都除以 {NARROW}。"
-    if answer in (channels * 7 * 7, models.VGG11_ARCH[-1][1] * 7 * 7):
-        return "7×7 只在 224 px 时成立：先算出 96 px 时最后特征图的边长。"
-    if answer == channels * side:
-        return "特征图有高和宽两个方向：展平后的元素个数是通道数 × 高 × 宽。"
-    if answer == channels:
-        return "展平的是整个特征图：通道数 × 高 × 宽。"
-    return "in_features = 最后一个块的输出通道数 × 最后特征图的高 × 宽；窄版的通道数是 narrow(conv_arch, 4) 的最后一项。"
+        return "答一个整数：输入图像的边长，以像素计。"
+    if answer == 28:
+        return "28 是 Fashion-MNIST 原图的边长：把它连续减半（向下取整）5 次试试，最后还剩多少？"
+    if answer == 224:
+        return "224 可以，但不是最小的：最后的特征图只需剩 1×1，不必是 7×7。"
+    if answer == 2 ** n_convs:
+        return "只有汇聚层改变高和宽：每个块减半一次，要数的是块，不是卷积层。"
+    if answer > 1 and float(answer).is_integer() and (int(answer) & (int(answer) - 1)) == 0:
+        k = int(answer).bit_length() - 1
+        if k < n_blocks:
+            return f"这个边长只够减半 {k} 次：数一数 conv_arch 中有几个块。"
+        return f"你按减半 {k} 次算了：数一数 conv_arch 中有几个块。"
+    if answer < expected:
+        return "太小了：连续减半（向下取整）几次之后，边长会变成 0。"
+    return "还可以更小：最后的特征图只需剩 1×1；反过来想，1 要翻倍几次？"
 
 
 register("vgg11-last-side-224",
@@ -116,12 +129,9 @@ register("vgg11-last-side-224",
 register("vgg11-first-linear-share",
          "VGG-11（224 px）的全部参数中，第一个全连接层占多大比例（0 到 1 之间的小数，三位有效数字）？",
          lightly(_share), lightly(_share_hint))
-register("vgg11-last-side-96",
-         "96×96 的输入经过 VGG-11 的 5 个块之后，最后一个特征图的边长是多少（一个整数）？",
-         lambda: models.feature_size(models.VGG11_ARCH, 96), lightly(_side_hint(96)))
-register("narrow-vgg11-96px-first-linear",
-         "窄版 VGG-11（narrow(conv_arch, 4)）在 96 px 时，第一个全连接层的 in_features 是多少（一个整数）？",
-         lightly(_narrow_first_linear), lightly(_narrow_hint))
+register("vgg11-min-input",
+         "VGG-11 的 5 个块能接受的最小输入边长是多少像素（一个整数）？",
+         _min_input, _min_input_hint)
 
 
 # ---------------------------------------------------------------- write it yourself: vgg for any input size
@@ -136,6 +146,7 @@ VGG_ARCHS = (
 VGG_SIZES = (224, 96, 32)
 # The cases also run forward with the same weights (small enough to build for real in a moment).
 VGG_FORWARD = {("narrow(conv_arch, 4)", 32), ("((1, 8), (2, 16), (2, 32))", 96)}
+TOO_SMALL = 28  # Fashion-MNIST's own side: VGG-11's 5 blocks halve it to 0, so my_vgg must raise
 
 
 def _linear_note(conv_arch, input_size: int, mine: nn.Module) -> str:
@@ -167,10 +178,27 @@ def _differs_first_at_a_linear(mine: nn.Module, ref: nn.Module) -> bool:
     return isinstance(first, nn.Linear)
 
 
+def _too_small_builds(my_vgg) -> str | None:
+    """Whether my_vgg(conv_arch, input_size=TOO_SMALL) builds a network instead of raising: say so."""
+    call = f"my_vgg(conv_arch, input_size={TOO_SMALL})"
+    with torch.device("meta"), warnings.catch_warnings():  # builds without allocating its weights
+        warnings.simplefilter("ignore")  # nn.Linear(0, 4096) warns of a zero-element tensor
+        mine, error = _build(my_vgg, models.VGG11_ARCH, input_size=TOO_SMALL)
+    if error:  # it raised on the meta device: make sure it also does with real tensors
+        mine, error = _build(my_vgg, models.VGG11_ARCH, input_size=TOO_SMALL)
+    if error:
+        return None
+    side = TOO_SMALL // 2 ** len(models.VGG11_ARCH)
+    return (f"{call} 没有报错，而是返回了 {type(mine).__name__}：{len(models.VGG11_ARCH)} 个块把 {TOO_SMALL} 像素"
+            f"连续减半，最后的边长是 {side}，网络没法用。边长为 0 时请抛出一个错误（如 raise ValueError(...)），"
+            f"说明原因。")
+
+
 @task(models.vgg)
 def check_vgg(my_vgg) -> bool | None:
     """Build the reader's my_vgg(conv_arch, input_size=...) and the package's vgg for several
-    architectures at 224, 96 and 32 px; name the first layer that differs, then compare outputs."""
+    architectures at 224, 96 and 32 px; name the first layer that differs, then compare outputs;
+    last, VGG-11 at 28 px must raise."""
     todo = (f"{PLACEHOLDER}（写出 my_vgg(conv_arch, input_size=224)，返回整个网络；"
             f"已经写好了的话，看看是不是忘了 return。）")
     if not_answered(my_vgg):
@@ -219,6 +247,9 @@ def check_vgg(my_vgg) -> bool | None:
                     if problem:
                         return report(False, problem)
                 n += 1
+        problem = _too_small_builds(my_vgg)
+        if problem:
+            return report(False, problem)
     return report(True, f"{len(VGG_ARCHS)} 种 conv_arch × {len(VGG_SIZES)} 种输入尺寸（"
                         f"{', '.join(map(str, VGG_SIZES))} px）下，my_vgg 与 vggbook.vgg 层层相同，"
-                        f"相同权重下输出一致。")
+                        f"相同权重下输出一致；输入太小时会报错。")

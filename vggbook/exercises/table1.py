@@ -1,15 +1,12 @@
-"""The exercises of notebook 05_exercises: its predict-then-check items and write-it-yourself checkers.
+"""The exercises of notebook 05_exercises: one predict-then-check item per exercise of the chapter, and
+one write-it-yourself task.
 
-Predict, then check (exercise 1, 3 and 4 of the chapter, then a self-check at the end):
+Predict, then check:
 
-    05-vgg11-convs        the number of conv layers in VGG-11
-    05-side-96            the side of the last feature map at 96 px
-    05-in-features-96     in_features of the narrow VGG-11's first Linear layer at 96 px
-    05-e-weight-layers    the number of weight layers of configuration E
-    05-vgg16-params       the exact parameter count of VGG-16 (3 channels, 1000 classes)
-    05-quiz-why-slow      self-check: why VGG is slower than AlexNet (a letter)
-    05-quiz-min-size      self-check: the smallest input of a VGG with 6 blocks
-    05-quiz-depth         self-check: why VGG-16 did worse than VGG-11 here (a letter)
+    05-hidden-convs       exercise 1: which blocks of VGG-11 hide a conv layer in the top-level trace
+    05-quiz-why-slow      exercise 2: why the narrow VGG-11 is slower and hungrier than AlexNet (a letter)
+    05-params-saved-96    exercise 3: how many parameters the narrow VGG-11 loses at 96 px instead of 224
+    05-vgg16-params       exercise 4: the exact parameter count of VGG-16 (3 channels, 1000 classes)
 
 Write it yourself: `check_vgg16(vgg16_arch)` and `check_vgg19(vgg19_arch)` take the reader's
 `conv_arch` for configurations D and E of the paper's Table 1, build it with the chapter's `vgg`
@@ -52,129 +49,112 @@ def _arch_of(config: str) -> tuple[tuple[int, int], ...]:
 
 # --- exercise 1: the layers of VGG-11 -----------------------------------------------------------
 
-def _vgg11_convs() -> int:
-    return _count(_on_meta(lambda: models.vgg(models.VGG11_ARCH)), nn.Conv2d)
+def _hidden_convs() -> tuple[int, ...]:
+    """The blocks (numbered from 1) whose convs share one line of the top-level trace: those with 2+ convs."""
+    net = _on_meta(lambda: models.vgg(models.VGG11_ARCH))
+    blocks = [m for m in net if isinstance(m, nn.Sequential)]
+    return tuple(i for i, b in enumerate(blocks, start=1) if _count(b, nn.Conv2d) > 1)
 
 
-def _vgg11_convs_hint(answer, expected) -> str:
-    if as_number(answer) is None:
-        return "写一个整数：卷积层的个数。"
-    linears = _count(_on_meta(lambda: models.vgg(models.VGG11_ARCH)), nn.Linear)
-    blocks = len(models.VGG11_ARCH)
-    if answer == expected + linears:
-        return "这是所有带权重的层的个数，其中还有 3 个全连接层；这里只数卷积层。"
-    if answer == blocks:
-        return "这是块的个数；有的块里不止一个卷积层，看 VGG11_ARCH 中每对的第一个数。"
-    if answer == expected - blocks or answer == linears:
-        return ("这是全连接层的个数，也是块内第二个卷积层的个数；这里要数 5 个块里的全部卷积层，"
-                "每个块的第一个卷积层也算。")
-    if answer == len(_on_meta(lambda: models.vgg(models.VGG11_ARCH))):
-        return "这是顶层形状追踪打印的行数（块、Flatten 和全连接部分的每一层各一行）。"
-    return off(answer, expected, "把 VGG11_ARCH 中每对的第一个数（卷积层数）加起来。")
+def _hidden_convs_hint(answer, expected) -> str:
+    if isinstance(answer, bool) or isinstance(answer, (int, float)):
+        return "写块的编号组成的元组，例如 (1, 2)：丢失的层不止在一个块里。"
+    try:
+        blocks = tuple(answer)
+    except TypeError:
+        return "写块的编号（从 1 数起）组成的元组，例如 (1, 2)。"
+    if any(isinstance(b, bool) or not isinstance(b, int) for b in blocks):
+        return "元组里写块的编号（整数，从 1 数起），例如 (1, 2)。"
+    n = len(models.VGG11_ARCH)
+    if any(not 1 <= b <= n for b in blocks):
+        return (f"VGG-11 只有 {n} 个块（编号 1 到 {n}）；全连接层每层都单独打印一行，"
+                "丢失的层在块里。")
+    if blocks == tuple(b - 1 for b in expected):
+        return "块的编号从 1 数起：第一个块是 1。"
+    one = [b for b in blocks if models.VGG11_ARCH[b - 1][0] == 1]
+    if one:
+        return (f"第 {one[0]} 个块只有 1 个卷积层，它的输出就是这个块那一行；看 VGG11_ARCH 中每对的"
+                "第一个数，哪些块不止一个卷积层？")
+    return "还漏了块：凡是有 2 个卷积层的块，第二个卷积层都没有自己的一行。"
 
 
-register("05-vgg11-convs", "VGG-11 的 5 个块里一共有多少个卷积层？", _vgg11_convs, _vgg11_convs_hint)
+register("05-hidden-convs", "按块打印 VGG-11 的形状时，哪几个块里有卷积层没有单独的一行（块的编号，从 1 数起）？",
+         _hidden_convs, _hidden_convs_hint)
+
+
+# --- exercise 2: why slower and hungrier than AlexNet (a letter) --------------------------------
+
+LETTERS = "ABCD"
+
+
+def _choice_hint(why_wrong: dict[str, str]) -> Callable[[object, object], str]:
+    """A hint for a multiple-choice item: why the chosen option is wrong."""
+    def hint(answer, expected) -> str:
+        letter = answer.strip().upper() if isinstance(answer, str) else None
+        if letter not in why_wrong:
+            return f"写 {'、'.join(LETTERS)} 中的一个字母（字符串），例如 \"A\"。"
+        return why_wrong[letter]
+    return hint
+
+
+register("05-quiz-why-slow",
+         "本章训练的窄版 VGG-11 比 AlexNet 慢、占显存多，主要原因是哪一项（A/B/C/D）？",
+         lambda: "B",
+         _choice_hint({
+             "A": "窄版 VGG-11 的参数量与 AlexNet 相近（见解答中的合计表），显存却多几倍："
+                  "显存随激活增长，而不是随参数增长。",
+             "C": "一个 3×3 卷积核每个输出只做 9·c_in 次乘加，比 11×11 少得多；"
+                  "问题不在卷积核大小，而在它作用在多大的特征图上。",
+             "D": "两个网络的全连接部分都是 4096–4096，输入也差不多大；"
+                  "全连接层作用在展平的向量上，几乎不产生激活。",
+         }))
 
 
 # --- exercise 3: 96 px instead of 224 -----------------------------------------------------------
 
-def _side_96() -> int:
-    return models.feature_size(models.VGG11_ARCH, 96)
+def _narrow(size: int) -> nn.Module:
+    return _on_meta(lambda: models.vgg(models.narrow(models.VGG11_ARCH, 4), input_size=size))
 
 
-def _side_96_hint(answer, expected) -> str:
-    if isinstance(answer, (tuple, list)):
-        return "只写边长（一个整数），不写形状：最后的特征图是正方形。"
+def _first_linear(net: nn.Module) -> nn.Linear:
+    return next(m for m in net.modules() if isinstance(m, nn.Linear))
+
+
+def _params_saved_96() -> int:
+    return models.count_parameters(_narrow(224)) - models.count_parameters(_narrow(96))
+
+
+def _params_saved_96_hint(answer, expected) -> str:
     if as_number(answer) is None:
-        return "写一个整数：最后一个特征图的边长（像素）。"
-    blocks = len(models.VGG11_ARCH)
-    halvings = {96 // 2 ** k: k for k in range(blocks)}
-    if answer == 96:
-        return "这是输入的边长：每个块末尾的 2×2 汇聚层（步幅 2）都把边长减半。"
-    if answer in halvings:
-        return (f"这是边长减半 {halvings[answer]} 次的结果：5 个块各以一个 2×2、步幅 2 的汇聚层结尾，"
-                "一共减半 5 次。")
-    if answer == models.feature_size(models.VGG11_ARCH, 224):
-        return "这是 224 像素时的边长；这里的输入是 96 像素。"
-    if answer < expected:
-        return "偏小：3×3 卷积（填充 1）不改变边长，只有每个块末尾的汇聚层把边长减半。"
-    return off(answer, expected, "5 个块，每个块末尾的 2×2 汇聚层把边长减半一次。")
-
-
-register("05-side-96", "96 像素的输入经过 VGG-11 的 5 个块之后，最后的特征图边长是多少？",
-         _side_96, _side_96_hint)
-
-
-def _first_linear(arch, size: int) -> int:
-    net = _on_meta(lambda: models.vgg(arch, input_size=size))
-    return next(m for m in net.modules() if isinstance(m, nn.Linear)).in_features
-
-
-def _in_features_96() -> int:
-    return _first_linear(models.narrow(models.VGG11_ARCH, 4), 96)
-
-
-def _in_features_224() -> int:
-    return _first_linear(models.narrow(models.VGG11_ARCH, 4), 224)
-
-
-def _in_features_96_hint(answer, expected) -> str:
-    if as_number(answer) is None:
-        return "写一个整数：第一个全连接层的输入个数。"
-    arch = models.narrow(models.VGG11_ARCH, 4)
-    channels, side = arch[-1][1], models.feature_size(arch, 96)
-    full = models.VGG11_ARCH[-1][1]
-    if answer == full * side * side or answer == channels * (2 * side) ** 2:
-        return ("偏大：要么用了完整宽度的 512 个通道（窄版把每个块的通道数除以 4），"
-                "要么边长少减半了一次（5 个块各有一个汇聚层）。")
-    if answer == _in_features_224():
-        return "这是 224 像素时的值（最后的特征图是 7×7）；96 像素时最后的特征图更小。"
-    if answer == full * models.feature_size(models.VGG11_ARCH, 224) ** 2:
-        return "这是完整宽度的 VGG-11 在 224 像素时的值；这里是窄版、96 像素。"
-    if answer == 4096:
-        return "4096 是第一个全连接层的输出个数，这里问的是它的输入个数。"
-    if answer == channels * side:
+        return "写一个整数：少了多少个参数。"
+    small, large = _narrow(96), _narrow(224)
+    fc96, fc224 = _first_linear(small), _first_linear(large)
+    channels, out = models.narrow(models.VGG11_ARCH, 4)[-1][1], fc224.out_features
+    side96, side224 = models.feature_size(models.VGG11_ARCH, 96), models.feature_size(models.VGG11_ARCH, 224)
+    if answer == 0:
+        return ("卷积层的参数确实与图像大小无关；但第一个全连接层的输入个数是 通道数 × 边长²，"
+                "最后的特征图变小，它也变小。")
+    if answer == -expected:
+        return "写少了多少（一个正数）。"
+    if answer == models.count_parameters(small):
+        return "这是 96 像素时的参数总数；问的是比 224 像素时少了多少。"
+    if answer in (models.count_parameters(fc96), fc96.weight.numel()):
+        return "这是 96 像素时第一个全连接层的参数；问的是它比 224 像素时少了多少。"
+    if answer in (models.count_parameters(fc224), fc224.weight.numel()):
+        return "这是 224 像素时第一个全连接层的参数；96 像素时它还剩一部分，问的是少了多少。"
+    if answer == 4 * expected:
+        return "512 是完整宽度；本章的窄版把每个块的通道数除以 4。"
+    if answer == channels * (side224 - side96) * out:
         return "边长要平方：展平的是 通道数 × 高 × 宽。"
-    if answer == side * side:
-        return "还要乘上通道数：最后一个块输出的每个通道都是一个特征图。"
-    if answer == channels:
-        return "还要乘上特征图的面积（高 × 宽）：展平的是整个最后的特征图。"
-    return off(answer, expected, "in_features = 最后一个块的通道数 × 最后特征图的边长²。")
+    return off(answer, expected, "只有第一个全连接层变了：它的输入从 通道数 × 7² 变成 通道数 × 边长²，"
+                                 "每个输入连着 4096 个输出。")
 
 
-register("05-in-features-96", "窄版 VGG-11（通道数除以 4）在 96 像素时，第一个全连接层的 in_features 是多少？",
-         _in_features_96, _in_features_96_hint)
+register("05-params-saved-96", "输入从 224 改成 96 像素，本章的窄版 VGG-11 少了多少个参数？",
+         _params_saved_96, _params_saved_96_hint)
 
 
 # --- exercise 4: the configurations of Table 1 --------------------------------------------------
-
-def _weight_layers(config: str) -> int:
-    return _count(_on_meta(lambda: models.build(config, **IMAGENET)), nn.Conv2d, nn.Linear)
-
-
-def _e_weight_layers_hint(answer, expected) -> str:
-    if as_number(answer) is None:
-        return "写一个整数：带权重的层（卷积层和全连接层）的个数。"
-    net = _on_meta(lambda: models.build("E", **IMAGENET))
-    convs, linears = _count(net, nn.Conv2d), _count(net, nn.Linear)
-    pools = _count(net, nn.MaxPool2d)
-    if answer == convs:
-        return "这只是卷积层；3 个全连接层也带权重，也算在层数里。"
-    if answer == linears:
-        return "这只是全连接层；还要数 5 个块里的卷积层。"
-    if answer == len(models.TABLE1["E"]):
-        return "这是块的个数；每个块里有好几个卷积层。"
-    if answer == convs + linears + pools:
-        return "汇聚层没有权重，不算在层数里（ReLU 也一样）。"
-    others = {_weight_layers(c): c for c in ("A", "B", "D")}
-    if answer in others:
-        return f"这是配置 {others[answer]} 的层数；看表 1 中 E 那一列：第 3–5 块各有 4 个卷积层。"
-    return off(answer, expected, "数表 1 中 E 的卷积层，再加上 3 个全连接层。")
-
-
-register("05-e-weight-layers", "论文表 1 的配置 E 一共有多少个带权重的层（卷积层和全连接层）？",
-         lambda: _weight_layers("E"), _e_weight_layers_hint)
-
 
 def _vgg16() -> nn.Module:
     return _on_meta(lambda: models.build("vgg16", **IMAGENET))
@@ -358,69 +338,3 @@ def check_vgg19(arch) -> bool | None:
     Same as `check_vgg16`, for configuration E.
     """
     return _check_against(arch, "E", "vgg19")
-
-
-# --- self-check at the end of the notebook ------------------------------------------------------
-
-LETTERS = "ABCD"
-
-
-def _choice_hint(why_wrong: dict[str, str]) -> Callable[[object, object], str]:
-    """A hint for a multiple-choice item: why the chosen option is wrong."""
-    def hint(answer, expected) -> str:
-        letter = answer.strip().upper() if isinstance(answer, str) else None
-        if letter not in why_wrong:
-            return f"写 {'、'.join(LETTERS)} 中的一个字母（字符串），例如 \"A\"。"
-        return why_wrong[letter]
-    return hint
-
-
-register("05-quiz-why-slow",
-         "VGG 比 AlexNet 慢、占显存多，主要原因是哪一项（A/B/C/D）？",
-         lambda: "B",
-         _choice_hint({
-             "A": "窄版 VGG-11 的参数量与 AlexNet 相近（练习 2 的合计），显存却多几倍："
-                  "显存随激活增长，而不是随参数增长。",
-             "C": "一个 3×3 卷积核每个输出只做 9·c_in 次乘加，比 11×11 少得多；"
-                  "问题不在卷积核大小，而在它作用在多大的特征图上。",
-             "D": "两个网络的全连接部分都是 4096–4096，输入也差不多大；"
-                  "全连接层作用在展平的向量上，几乎不产生激活。",
-         }))
-
-
-def _min_size(blocks: int) -> int:
-    """The smallest input side for which a VGG with `blocks` blocks can be built."""
-    arch = [(1, 64)] * blocks
-    for size in range(1, 2 ** 12):
-        try:
-            models.feature_size(arch, size)
-            return size
-        except ValueError:
-            continue
-    raise AssertionError("no input size up to 4096 px works")
-
-
-def _min_size_hint(answer, expected) -> str:
-    if as_number(answer) is None:
-        return "写一个整数：输入图像的边长（像素）。"
-    if answer == _min_size(5):
-        return "这是 5 个块的下限；多一个块，就多一次减半。"
-    if answer == 2 * 6:
-        return "不是块数乘以 2：每个块把边长减半，下限按 2 的幂增长。"
-    if answer == 2 * expected:
-        return "偏大：这个尺寸能撑 7 个块；6 个块之后最后的特征图只要至少 1×1。"
-    return off(answer, expected, "每个块末尾的 2×2 汇聚层把边长减半，6 次之后至少要剩 1×1。")
-
-
-register("05-quiz-min-size", "一个有 6 个块的 VGG（每个块以 2×2、步幅 2 的汇聚层结尾），输入图像至少要多少像素？",
-         lambda: _min_size(6), _min_size_hint)
-
-register("05-quiz-depth",
-         "在本节 96 像素、本章训练方案的运行中，VGG-16 的测试精度低于 VGG-11，主要原因是哪一项（A/B/C/D）？",
-         lambda: "C",
-         _choice_hint({
-             "A": "过拟合的表现是训练损失很低、测试精度低；而 VGG-16 的训练损失在前几个迭代周期"
-                  "一直停在 ln 10 ≈ 2.30，它连训练集都还没开始学。",
-             "B": "96 = 3 × 32：5 个块之后最后的特征图还有 3×3，VGG-16 建得出来（练习 3）。",
-             "D": "所有配置都训练了同样的 10 个迭代周期；每个迭代周期更慢只影响用时，不影响迭代周期数。",
-         }))

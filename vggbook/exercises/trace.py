@@ -1,11 +1,9 @@
 """The exercises of notebook 03_shape_trace: its predict-then-check items and write-it-yourself checkers.
 
-Items (answers computed from the package, shapes on the meta device so that nothing is allocated):
-  03-trace-lines       how many lines the chapter's top-level trace prints
-  03-block3-shape      the output shape of block 3 for a 1x1x224x224 input
-  03-last-map-96       the output shape of block 5 for a 1x1x96x96 input
+Items (answers computed from the package on the meta device, so that nothing is allocated):
   03-conv1-flops       the forward FLOPs of the first conv layer at 224 px (2 per multiply-add)
-  03-quiz-narrow-flops, 03-quiz-fc1-in-128, 03-quiz-where   the self-check at the end
+  03-where             where the full VGG-11's parameters and its FLOPs are (a letter)
+  03-narrow-flops      what ratio = 4 does to the conv layers' FLOPs (a letter)
 Write it yourself: `check_trace(my_trace)`, the chapter's loop `for blk in net: X = blk(X)`.
 """
 from __future__ import annotations
@@ -44,99 +42,6 @@ def _shape(answer):
     if not all(isinstance(s, int) and not isinstance(s, bool) for s in shape):
         return None
     return shape
-
-
-def _meta_trace(input_size: int = 224):
-    """The rows `anatomy.trace` prints for the chapter's VGG-11 at `input_size` px (meta device)."""
-    with torch.device("meta"):
-        net = vgg(VGG11_ARCH, input_size=input_size)
-        rows, _ = _quiet(anatomy.trace, net, torch.zeros(1, 1, input_size, input_size))
-    return rows
-
-
-def _block_output(block: int, input_size: int) -> tuple[int, ...]:
-    """The output shape of block `block` (1-based) of the chapter's VGG-11 for one image."""
-    return _meta_trace(input_size)[block - 1][1]
-
-
-# ---------------------------------------------------------------------------------------------
-# 03-trace-lines
-
-def _trace_lines() -> int:
-    return len(_meta_trace(224))
-
-
-def _hint_trace_lines(answer, expected) -> str:
-    n = as_number(answer)
-    if n is None or n != int(n):
-        return "请写一个整数：trace 打印的行数。"
-    rows = _meta_trace(224)
-    blocks = sum(name == "Sequential" for name, _ in rows)
-    linears = sum(name == "Linear" for name, _ in rows)
-    with torch.device("meta"):
-        leaves = sum(1 for m in vgg(VGG11_ARCH).modules() if not list(m.children()))
-    if n == blocks:
-        return "只数了五个块：块后面还有 Flatten 和全连接部分，它们的每一层也各打印一行。"
-    if n == blocks + linears:
-        return ("这是 MXNet 版本的数法（块加上 3 个带激活函数的全连接层）。PyTorch 中 ReLU 和 "
-                "Dropout 是单独的层，也各打印一行。")
-    if n == blocks + 1 + linears:
-        return "别忘了全连接层之间的 ReLU 和 Dropout：在 nn.Sequential 中它们是单独的层。"
-    if n == expected - 1:
-        return "差一行：Flatten 也是一层（把 512×7×7 展平成向量），它也打印一行。"
-    if n == leaves:
-        return ("这是把块拆开、数到每个卷积层和 ReLU 的行数；trace 只遍历顶层（for blk in net），"
-                "每个块只算一行。")
-    if n > expected:
-        return off(n, expected, "最后一个 Linear 之后没有 ReLU 和 Dropout；块内的层不单独打印。")
-    return off(n, expected, "数一数 vgg 返回的 nn.Sequential 的顶层：5 个块、Flatten，"
-                             "再加全连接部分的每一层。")
-
-
-register("03-trace-lines", "顶层的形状追踪一共打印多少行？（一个整数）", _trace_lines,
-         _hint_trace_lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# 03-block3-shape and 03-last-map-96: output shapes of a block
-
-def _hint_block_shape(block: int, input_size: int):
-    def hint(answer, expected) -> str:
-        shape = _shape(answer)
-        if shape is None:
-            return "请写一个整数元组，例如 (1, 通道数, 高, 宽)。"
-        if len(shape) == len(expected) - 1 and shape[0] != expected[0]:
-            return "少了批量维度：trace 打印的形状以批量大小 1 开头，写成 (1, 通道数, 高, 宽)。"
-        if len(shape) != len(expected):
-            return f"形状应有 {len(expected)} 维：(批量大小, 通道数, 高, 宽)。"
-        if shape[0] != expected[0]:
-            return "第一维是批量大小：X 只有一张图像。"
-        if shape[1] != expected[1]:
-            return (f"通道数不对：第 {block} 个块的输出通道数是 conv_arch 第 {block} 项的"
-                    "第二个数（见 vggbook.VGG11_ARCH）。")
-        side, want = shape[2], expected[2]
-        if shape[2] != shape[3]:
-            return "输入是正方形，每层也都把高和宽同样处理，输出的高和宽应相等。"
-        if side == input_size:
-            return "高和宽不会保持不变：3×3 卷积（填充 1）保持尺寸，但每个块末的 2×2 汇聚把它们减半。"
-        if side == want * 2:
-            return (f"少减半了一次：第 {block} 个块也以 2×2、步幅 2 的最大汇聚结束，前 {block} 个块"
-                    f"共减半 {block} 次。")
-        if side * 2 == want:
-            return f"多减半了一次：到第 {block} 个块的输出为止，只经过了 {block} 个汇聚层。"
-        if input_size == 96 and side == 7:
-            return "7 是 224 px 输入的结果：最后特征图的边长随输入的边长变化。"
-        if side == input_size - 2 * block or side == (input_size - 2) // 2:
-            return "卷积有填充 1，3×3 卷积不缩小特征图；只有汇聚层缩小它。"
-        return off(side, want, f"高和宽：每个块把它们减半一次，前 {block} 个块共除以 2 的 "
-                                f"{block} 次方。")
-    return hint
-
-
-register("03-block3-shape", "224×224 的输入经过第 3 个块后，输出的形状是？（元组）",
-         lambda: _block_output(3, 224), _hint_block_shape(3, 224))
-register("03-last-map-96", "96×96 的输入经过第 5 个块后，输出的形状是？（元组）",
-         lambda: _block_output(5, 96), _hint_block_shape(5, 96))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +86,7 @@ register("03-conv1-flops", "第一个卷积层处理一张 224×224 图像要多
 
 
 # ---------------------------------------------------------------------------------------------
-# Self-check
+# 03-where and 03-narrow-flops: multiple choice
 
 def _hint_choice(options: dict[str, str]):
     def hint(answer, expected) -> str:
@@ -205,41 +110,14 @@ def _narrow_flops_letter() -> str:
     return min(options, key=lambda k: abs(math.log(options[k] / ratio)))
 
 
-register("03-quiz-narrow-flops",
-         "自测题 1：ratio = 4 使卷积层的 FLOPs 约变为原来的多少？（一个字母）",
+register("03-narrow-flops",
+         "ratio = 4 使卷积层的 FLOPs 约变为原来的多少？（一个字母）",
          _narrow_flops_letter,
          _hint_choice({
              "A": "1/2 是通道数减半时一个因子的变化；这里通道数除以 4，而且有两个因子。",
              "B": "卷积的 FLOPs 与输入通道数 × 输出通道数成正比，两者都除以 4。",
              "D": "像素数确实不变，但每个像素上的乘加次数与输入、输出通道数之积成正比。",
          }))
-
-
-def _fc1_in_128() -> int:
-    with torch.device("meta"):
-        net = vgg(VGG11_ARCH, input_size=128)
-    return next(m for m in net if isinstance(m, nn.Linear)).in_features
-
-
-def _hint_fc1_in_128(answer, expected) -> str:
-    n = as_number(answer)
-    if n is None:
-        return "请写一个整数：第一个全连接层的 in_features。"
-    if n == 512 * 7 * 7:
-        return "这是 224 px 输入的结果：展平后的长度随输入的边长变化。"
-    if n == expected * 4:
-        return "少减半了一次：五个块各有一个 2×2 汇聚，边长共除以 32。"
-    if n == 128 // 32:
-        return "那是最后特征图的边长；展平后的长度是 通道数 × 高 × 宽。"
-    if n == expected / 512 * 128 or n == expected / 512 * 128 * 4:
-        return "全宽 VGG-11 的最后一个块有 512 个通道（128 是窄模型的）。"
-    if n == (128 // 32) ** 2:
-        return "别忘了通道数：展平后的长度是 通道数 × 高 × 宽。"
-    return off(n, expected, "先求最后特征图的边长（输入边长 / 32），再乘上通道数。")
-
-
-register("03-quiz-fc1-in-128", "自测题 2：输入为 128×128 时，第一个全连接层有多少个输入？（一个整数）",
-         _fc1_in_128, _hint_fc1_in_128)
 
 
 def _where_letter() -> str:
@@ -255,8 +133,8 @@ def _where_letter() -> str:
         (params_in_fc, flops_in_conv)]
 
 
-register("03-quiz-where",
-         "自测题 3：VGG-11 的参数和计算量各集中在哪里？（一个字母）",
+register("03-where",
+         "全宽 VGG-11 的参数和计算量各集中在哪里？（一个字母）",
          _where_letter,
          _hint_choice({
              "A": "卷积层的计算量确实大，但参数主要在第一个全连接层（25 088×4096 的权重矩阵）。",

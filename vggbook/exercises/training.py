@@ -1,24 +1,22 @@
 """The exercises of notebook 04_training: its predict-then-check items and write-it-yourself checkers.
 
 Items (answers computed from the package):
-  04-narrow-params       the parameters of the narrow VGG-11 (ratio 4) at 224 px
-  04-batches-per-epoch   training batches per epoch: 60,000 images in batches of 128
   04-initial-loss        the cross-entropy loss of an untrained 10-class classifier
   04-chance-accuracy     the accuracy of guessing
-  04-quiz-zero-grad, 04-quiz-eval, 04-quiz-slower   the self-check at the end
+  04-quiz-eval           the self-check at the end: why evaluate_accuracy calls net.eval()
+(zero_grad is asked by the write-it task: `check_train_step` names a missing zero_grad.)
 Write it yourself: `check_train_step(my_train_step)`, one step of `fit`'s inner loop.
 """
 from __future__ import annotations
 
 import copy
-import functools
 import math
 
 import torch
 from torch import nn
 
-from .. import anatomy, data, loader
-from ..models import VGG11_ARCH, alexnet, count_parameters, narrow, vgg, vgg_block
+from .. import data
+from ..models import vgg_block
 from ..runs import CHAPTER
 from ..train import init_weights
 from ._core import PLACEHOLDER, as_number, off, register, report, small_work, task
@@ -28,105 +26,6 @@ __all__ = ["check_train_step"]
 
 def _near(a: float, b: float, rel: float = 1e-3) -> bool:
     return math.isclose(a, b, rel_tol=rel)
-
-
-# ---------------------------------------------------------------------------------------------
-# 04-narrow-params
-
-def _narrow_net(**kwargs) -> nn.Sequential:
-    """The chapter's narrow VGG-11 on the meta device (shapes only, nothing allocated)."""
-    with torch.device("meta"):
-        return vgg(narrow(VGG11_ARCH, CHAPTER.ratio), **kwargs)
-
-
-def _narrow_params() -> int:
-    return count_parameters(_narrow_net())
-
-
-def _hint_narrow_params(answer, expected) -> str:
-    n = as_number(answer)
-    if n is None:
-        return "请写一个整数：窄 VGG-11 的参数个数。"
-    net = _narrow_net()
-    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
-    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
-    conv_params = sum(p.numel() for m in convs for p in m.parameters())
-    fc_params = sum(p.numel() for m in linears for p in m.parameters())
-    biases = sum(m.bias.numel() for m in convs + linears)
-    conv_weights = sum(m.weight.numel() for m in convs)
-    with torch.device("meta"):
-        full = count_parameters(vgg(VGG11_ARCH))
-    last = convs[-1].out_channels  # the narrow model's last width (128)
-    pixels = linears[0].in_features // last  # of the last feature map (7 x 7)
-    fc1_full_width = (VGG11_ARCH[-1][1] - last) * pixels * linears[0].out_features
-    narrow_fc = 4096 // CHAPTER.ratio
-    fc_narrowed = (linears[0].in_features * narrow_fc + narrow_fc + narrow_fc * narrow_fc + narrow_fc
-                   + narrow_fc * linears[-1].out_features + linears[-1].out_features)
-    if n == full:
-        return "这是全宽 VGG-11 的参数量：窄模型的每个卷积层的通道数都除以 4。"
-    if n == expected - biases:
-        return "忘了偏置：每个卷积层的每个输出通道、每个全连接层的每个输出都还有一个偏置。"
-    if n == expected - conv_weights * 2 // 3:
-        return "3×3 卷积核有 9 个权重，不是 3 个：一个卷积层的权重是 9 × 输入通道 × 输出通道。"
-    if n == expected + fc1_full_width:
-        return ("第一个全连接层的输入是 128×7×7：窄模型最后一个块只有 128 个通道，"
-                "不是 512。")
-    with torch.device("meta"):
-        rgb = count_parameters(vgg(narrow(VGG11_ARCH, CHAPTER.ratio), in_channels=3))
-    if n == rgb:
-        return "输入是单通道的灰度图，不是 3 通道的 RGB 图像。"
-    if n == conv_params + fc_narrowed:
-        return "全连接层没有变窄：它们仍是 4096 宽，只有卷积层的通道数除以 4。"
-    if n == conv_params:
-        return "只数了卷积层：全连接层的参数才是大头（第一个就有两千多万）。"
-    if n == fc_params:
-        return "只数了全连接层：卷积层的参数虽少，也要算上。"
-    if _near(n, expected, 0.01):
-        return "很接近了：逐层核对，别漏了某个卷积层、某一层的偏置或最后一个全连接层。"
-    return off(n, expected, "逐层相加：卷积层 9·C_in·C_out + C_out，全连接层 in·out + out；"
-                             "第一个全连接层的输入是 128×7×7。")
-
-
-register("04-narrow-params", "窄 VGG-11（ratio = 4，224 px，单通道，10 类）一共有多少个参数？",
-         _narrow_params, _hint_narrow_params)
-
-
-# ---------------------------------------------------------------------------------------------
-# 04-batches-per-epoch
-
-@functools.lru_cache(maxsize=1)
-def _sizes() -> tuple[int, int, int]:
-    """(training images, test images, training batches per epoch at the chapter's batch size)."""
-    fmnist = data.load_fashion_mnist()
-    train_iter, _ = loader.loaders(CHAPTER.batch_size, None, data=fmnist)
-    return len(fmnist.train_labels), len(fmnist.test_labels), len(train_iter)
-
-
-def _batches_per_epoch() -> int:
-    return _sizes()[2]
-
-
-def _hint_batches(answer, expected) -> str:
-    n = as_number(answer)
-    images, test_images, _ = _sizes()
-    batch = CHAPTER.batch_size
-    if n is None:
-        return "请写一个整数：每个迭代周期的小批量个数。"
-    if n != int(n):
-        return "批数是整数：最后一批不满 128 张也算一批。"
-    if n == images // batch:
-        return "最后一个不满 128 张的小批量也算一批：数据迭代器不丢弃它。"
-    if n == expected * CHAPTER.epochs:
-        return "问的是一个迭代周期，不是全部 10 个。"
-    if n == math.ceil(test_images / batch):
-        return "这是测试集（10,000 张）的批数；训练集有 60,000 张。"
-    if n == images:
-        return "这是图像的张数；每批 128 张。"
-    return off(n, expected, "训练集的张数除以批量大小，向上取整。")
-
-
-register("04-batches-per-epoch", "60,000 张训练图像、批量大小 128：每个迭代周期有多少个小批量？",
-         _batches_per_epoch, _hint_batches)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,24 +96,6 @@ def _hint_choice(options: dict[str, str]):
     return hint
 
 
-def _zero_grad_letter() -> str:
-    """Two backward passes without zero_grad: the gradient is the sum of both ('C')."""
-    w = torch.ones(1, requires_grad=True)
-    for _ in range(2):
-        (3 * w).sum().backward()
-    return "C" if w.grad.item() == 6 else "D"
-
-
-register("04-quiz-zero-grad",
-         "自测题 1：去掉 fit 中的 optimizer.zero_grad() 会怎样？（一个字母）",
-         _zero_grad_letter,
-         _hint_choice({
-             "A": "不会报错：backward 照常运行，只是把新梯度加到 .grad 里已有的值上。",
-             "B": "梯度不会变成 0：不清零时旧梯度留着，新梯度再加上去。",
-             "D": "backward 不覆盖 .grad，而是累加：这正是每一步都要先清零的原因。",
-         }))
-
-
 def _eval_letter() -> str:
     """net.eval() turns Dropout into the identity ('A'); it changes no gradients or devices."""
     dropout, x = nn.Dropout(0.5), torch.ones(1000)
@@ -225,43 +106,13 @@ def _eval_letter() -> str:
 
 
 register("04-quiz-eval",
-         "自测题 2：evaluate_accuracy 为什么先调用 net.eval()？（一个字母）",
+         "自测题：evaluate_accuracy 为什么先调用 net.eval()？（一个字母）",
          _eval_letter,
          _hint_choice({
              "B": "不记录梯度的是 torch.no_grad()；net.eval() 改变的是 Dropout 这类层的行为。",
              "C": "参数只在 optimizer.step() 时更新，评估时根本不调用它。",
              "D": "设备由 .to(device) 决定；net.eval() 不移动任何东西。",
          }))
-
-
-@functools.lru_cache(maxsize=1)
-def _vgg_and_alexnet_totals() -> tuple[dict, dict]:
-    """anatomy.totals of the narrow VGG-11 and of AlexNet at 224 px (counted on the meta device)."""
-    with torch.device("meta"):
-        return (anatomy.totals(anatomy.layer_table(vgg(narrow(VGG11_ARCH, CHAPTER.ratio)))),
-                anatomy.totals(anatomy.layer_table(alexnet())))
-
-
-def _slower_letter() -> str:
-    """Fewer parameters and FLOPs than AlexNet, more activations: the option that says so ('B')."""
-    ours, alex = _vgg_and_alexnet_totals()
-    fewer = ours["params"] < alex["params"] and ours["GFLOPs"] < alex["GFLOPs"]
-    return "B" if fewer and ours["activation MB"] > alex["activation MB"] else "A"
-
-
-def _hint_slower(answer, expected) -> str:
-    ours, alex = _vgg_and_alexnet_totals()
-    return _hint_choice({
-        "A": f"看上面的表：窄 VGG 有 {ours['params'] // 10_000} 万个参数，AlexNet 有 "
-             f"{alex['params'] // 10_000} 万个。",
-        "C": "学习率只改变每一步走多远，不改变每一步要算多久。",
-        "D": "两者的全连接部分一样，都有两个 Dropout；而且 Dropout 几乎不花时间。",
-    })(answer, expected)
-
-
-register("04-quiz-slower",
-         "自测题 3：窄 VGG-11 的参数和 FLOPs 都比 AlexNet 少，为什么还更慢？（一个字母）",
-         _slower_letter, _hint_slower)
 
 
 # ---------------------------------------------------------------------------------------------
