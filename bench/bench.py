@@ -45,7 +45,7 @@ from vggbook import loader
 from vggbook.data import load_fashion_mnist, prepare_d2l
 from vggbook.models import build
 from vggbook.runs import CHAPTER, Config, History, default_device, device_name, make_model
-from vggbook.train import PRECISIONS, fast, fit, precision_for
+from vggbook.train import PRECISIONS, fast, fit, keep_freed_memory, precision_for
 
 HERE = Path(__file__).resolve().parent
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
@@ -110,6 +110,8 @@ def switched(net: nn.Module, optimizer, device: torch.device, switches: Switches
         return
     if switches.pool_first:
         pool_before_relu(net)
+    if device.type == "cpu":
+        keep_freed_memory()  # the fast path on a CPU, as the command line trains it
     model, optimizer, precision = fast(net, optimizer, device, switches.precision)
     hooks = []
     if not switches.channels_last:  # undo fast's channels_last, for the weights and for every batch

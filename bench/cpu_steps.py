@@ -39,7 +39,7 @@ VARIANTS = {  # name: what it changes, against the line before it or against the
 def one(variant: str, size: int, steps: int) -> dict:
     """Time `steps` training steps of `variant` at `size` px in this process."""
     from vggbook.models import build
-    from vggbook.train import Autocast, fast, init_weights
+    from vggbook.train import Autocast, fast, init_weights, keep_freed_memory
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}: choose from {', '.join(VARIANTS)}")
     if variant == "fast+1-thread":
@@ -53,12 +53,14 @@ def one(variant: str, size: int, steps: int) -> dict:
     if variant == "fp32":
         model = net
     elif variant == "fp32+keep-freed":
-        model, optimizer, _ = fast(net, optimizer, torch.device("cpu"), "fp32")
+        keep_freed_memory()
+        model = net
     elif variant == "bf16-nchw":
         model = _Bf16(net)
     elif variant == "bf16":
         model = Autocast(net.to(memory_format=torch.channels_last), torch.bfloat16, device_type="cpu")
     else:
+        keep_freed_memory()
         model, optimizer, _ = fast(net, optimizer, torch.device("cpu"), "bf16")
     if variant == "fast+fp32-head":
         model = _Bf16Features(net)

@@ -169,6 +169,27 @@ def test_precision_follows_the_cpu(monkeypatch, native):
         assert model is net
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fast_and_fit_leave_the_process_allocator_alone(monkeypatch, precision):
+    """Keeping freed memory changes the whole process: the caller chooses it, fast and fit never do."""
+    import ctypes
+    from vggbook import train
+
+    class NoMallopt:
+        def __getattr__(self, name):
+            raise AssertionError(f"{name} called from fast or fit")
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda *a, **k: NoMallopt())
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 3))
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1)
+    model, opt, _ = fast(net, sgd, CPU, precision)
+    data = [(torch.rand(4, 1, 4, 4), torch.randint(0, 3, (4,)))]
+    rows = train.fit(model, data, data, 1, opt)
+    assert len(rows) == 1
+    with pytest.raises(AssertionError, match="mallopt"):
+        keep_freed_memory()  # the guard above works: the explicit call does reach mallopt
+
+
 def test_the_cpu_allocator_keeps_freed_blocks():
     """glibc's mallopt accepts both settings (False only where the C library has no mallopt)."""
     import ctypes.util

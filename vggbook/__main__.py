@@ -135,7 +135,7 @@ def _check_out(out: Path | None) -> None:
 def _train(a) -> int:
     import torch
     from . import runs
-    from .train import precision_for
+    from .train import keep_freed_memory, precision_for
     given = dict(arch=a.arch, ratio=a.ratio, resize=a.resize, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
                  precision=a.precision)
     cfg = runs.Config(**{k: v for k, v in given.items() if v is not None})
@@ -145,6 +145,8 @@ def _train(a) -> int:
     _check_out(a.out)
     with torch.device("meta"):  # builds no weights: an impossible image size fails here
         runs.make_model(runs.sized(cfg, profile))
+    if device.type == "cpu":
+        keep_freed_memory()  # this process only trains: let malloc keep the blocks each step frees
     h, _ = runs.train(cfg, profile=profile, device=device)
     print(h.summary())
     if a.out is not None:
@@ -172,6 +174,9 @@ def _record(a) -> int:
     todo = [known[n] for n in a.names] or [c for c in configs if runs.recorded(c, profile) is None]
     if not todo:
         print(f"本书 {profile} 配置的运行都已记录；写出名字可以重新记录")
+    if a.cpu:
+        from .train import keep_freed_memory
+        keep_freed_memory()  # this process only trains: let malloc keep the blocks each step frees
     for cfg in todo:
         with_model = cfg == runs.INSIDE and profile == "cpu"   # 06 looks inside this one
         h, net = runs.train(cfg, profile=profile, device="cpu" if a.cpu else "cuda", progress=False,

@@ -94,16 +94,3 @@ def forward_flops(net: nn.Module, input_size=(1, 1, 224, 224)) -> int:
         net.eval()
         net(torch.zeros(input_size))
     return fc.get_total_flops() // input_size[0]
-
-
-def by_block(table):
-    """The layer table summed per top-level block ('0'..'4' are the VGG blocks, the rest the head)."""
-    t = table.assign(block=table["layer"].str.split(".").str[0])
-    return t.groupby("block", sort=False)[["params", "FLOPs", "activation MB"]].sum()
-
-
-def summary(net: nn.Module, input_size=(1, 1, 224, 224), depth: int = 2):
-    """torchinfo's summary (output shapes, parameters, multiply-adds) for readers who know it."""
-    from torchinfo import summary as _summary
-    return _summary(net, input_size=input_size, depth=depth, device="cpu", verbose=0,
-                    col_names=("output_size", "num_params", "mult_adds"))

@@ -174,6 +174,8 @@ def keep_freed_memory() -> bool:
     was about 40% of a bf16 step on this book's 2-core CPU. After this call freed blocks stay in the
     process for the next step (the process keeps its peak memory until it exits). Returns False
     where the C library has no `mallopt` (macOS, Windows, musl), and changes nothing there.
+    Nothing in the package calls it behind the caller's back: the command line and the benchmark do,
+    and a notebook that wants it says so in a cell.
     """
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
@@ -232,11 +234,10 @@ def fast(net: nn.Module, optimizer, device: torch.device, precision: str = "auto
 
     `net` and `optimizer` are on the device already. On a GPU, and with bf16 on a CPU, the weights
     and each batch go channels_last (NHWC), the layout of cuDNN's tensor-core kernels and of oneDNN's
-    bf16 kernels. On a CPU the C allocator also keeps the blocks a step frees (`keep_freed_memory`).
+    bf16 kernels. It changes nothing outside `net`: keeping freed memory on a CPU is a choice of the
+    caller's process (`keep_freed_memory`), made by the command line and the benchmark.
     """
     chosen = precision_for(device, precision)
-    if device.type != "cuda":
-        keep_freed_memory()
     if device.type == "cuda" or chosen == "bf16":
         net.to(memory_format=torch.channels_last)
     if chosen == "bf16":
