@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # is installed in editable mode from here). Set-up re-runs only when one of those changes.
 STAMP := $(VENV)/.vggbook-setup-$(shell (cat requirements.txt pyproject.toml; echo '$(CURDIR)') | sha1sum | cut -c1-12)
 
-.PHONY: setup book test nbval notebooks bench bench-cpu record clean
+.PHONY: setup book test test-fast nbval notebooks bench bench-cpu record clean
 setup: $(STAMP)
 
 $(STAMP):
@@ -28,6 +28,10 @@ book: setup
 NBVAL := --nbval  # nbval's other options are in pyproject.toml
 test: setup
 	$(PY) -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
+
+# Before every commit: the unit tests that need no notebook kernel, no subprocess, no training and no data.
+test-fast: setup
+	$(PY) -m pytest tests -m "not slow" -q $(PYTEST_ARGS)
 
 # Only the notebooks under nbval (tools/gpu_job.sh runs them with the full profile and forced training).
 nbval: setup

@@ -14,6 +14,8 @@ from vggbook import data, runs
 from vggbook.__main__ import main
 from vggbook.runs import History
 
+pytestmark = pytest.mark.slow  # the full tier only (make test); make test-fast leaves it out
+
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ["train", "--resize", "32", "--profile", "smoke", "--device", "cpu"]
 

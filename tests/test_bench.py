@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import bench  # noqa: E402  (a script beside the package, not part of it)
 
+pytestmark = pytest.mark.slow  # the full tier only (make test); make test-fast leaves it out
+
 TINY = replace(CHAPTER, resize=32, epochs=1, train_limit=256, test_limit=256)
 CPU = torch.device("cpu")
 

@@ -17,7 +17,7 @@ NOTEBOOKS = ["01_vgg_block", "02_vgg_network", "03_shape_trace", "04_training", 
 PAGES = ["book/intro", "book/summary", "book/performance", "book/engineering", "book/glossary", "book/references"] + [f"notebooks/{n}" for n in NOTEBOOKS]
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
-pytestmark = pytest.mark.book
+pytestmark = [pytest.mark.book, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,7 @@ def test_committed_answers_are_placeholders(name):
     assert "✔" not in outputs and "✘" not in outputs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_reference_answers_pass_every_check(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)

@@ -38,6 +38,7 @@ def test_the_theory_is_the_networks():
     assert reference("07-xavier-12-layers") == pytest.approx(0.5 ** ((len(convs) - 1) / 2)) == 1 / 64
 
 
+@pytest.mark.slow
 def test_the_largest_signal_is_the_notebooks_measurement(fmnist):
     """The item measures conv13 the way the notebook's own `layer_stats` does (taken out of the notebook)."""
     source = next(s for s in _code_cells() if s.startswith("def layer_stats("))

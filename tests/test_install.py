@@ -11,6 +11,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # the full tier only (make test); make test-fast leaves it out
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -18,6 +18,7 @@ def test_table1_parameter_counts_equal_torchvision(name, expected):
     assert count_parameters(table1(name)) == expected
 
 
+@pytest.mark.slow
 def test_torchvision_counts_are_what_we_quote():
     tv = {"A": torchvision.models.vgg11, "B": torchvision.models.vgg13,
           "D": torchvision.models.vgg16, "E": torchvision.models.vgg19}
@@ -30,6 +31,7 @@ def test_table2_millions(name):
     assert round(count_parameters(table1(name)) / 1e6) == models.TABLE2_MILLIONS[name]
 
 
+@pytest.mark.slow
 def test_weight_layers_per_configuration():
     depth = {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}
     for name, layers in depth.items():

@@ -83,6 +83,7 @@ def test_same_output_for_the_same_weights():
         assert torch.equal(chapter(X), ours(X))
 
 
+@pytest.mark.slow
 def test_04_trains_with_the_fit_it_defines(tmp_path):
     """Run 04's cells up to its training cell with an edited copy of its own `fit`: the edit shows."""
     import nbformat

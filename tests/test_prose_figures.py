@@ -67,6 +67,7 @@ def _figures_engineering() -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_engineering_page_quotes_the_records_and_runs_its_measurement(capsys):
     """The figures of book/engineering.md, and its saved-activation measurement: the page's code block,
     run here, prints the line the page quotes."""

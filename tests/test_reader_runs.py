@@ -8,6 +8,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # the full tier only (make test); make test-fast leaves it out
+
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING = ["04_training", "05_exercises", "06_inside_vgg", "07_vgg_wont_learn", "08_claims_measured"]
 

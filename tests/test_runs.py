@@ -214,6 +214,7 @@ def test_compare_flags_disagreement_cpu_runs_and_missing_records(tmp_path, monke
         runs.compare(tmp_path / "nothing")
 
 
+@pytest.mark.slow
 def test_live_curves_update_in_place(fmnist, monkeypatch):
     import IPython.display
     from vggbook.plots import LiveCurves

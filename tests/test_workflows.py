@@ -121,6 +121,7 @@ def test_gpu_job_deletes_nothing_without_its_mark(tmp_path):
     assert proc.returncode == 2 and (runs / "full" / "vgg11.json").exists()
 
 
+@pytest.mark.slow
 def test_gpu_smoke_dry_runs_on_the_cpu(tmp_path):
     """The first script of a GPU session, run here on the CPU (fp32 only): it must not fail there first."""
     out = tmp_path / "smoke.json"
